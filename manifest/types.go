@@ -60,8 +60,9 @@ const (
 type Runtime struct {
 	// APIKey is the bearer token for every authenticated route. Required.
 	APIKey string `json:"api_key"`
-	// LogLevel is debug, info (default), warn or error, in any case.
-	LogLevel string `json:"log_level,omitempty" jsonschema:"pattern=^(?i)(debug|info|warn|warning|error)$"`
+	// LogLevel is debug, info (default), warn or error, in any case;
+	// "warning" means warn. Loading stores it in lower case.
+	LogLevel string `json:"log_level,omitempty"`
 	// MaxEngineIterations caps the tool and think rounds of one turn.
 	// Default 5.
 	MaxEngineIterations int `json:"max_engine_iterations,omitempty" jsonschema:"minimum=1,maximum=100"`
