@@ -1,0 +1,204 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/tmc/langchaingo/llms"
+
+	"github.com/agentry/agentry/manifest"
+	"github.com/agentry/agentry/store"
+)
+
+// replyReserve is the part of the context window kept free for the reply,
+// in estimated tokens.
+const replyReserve = 1024
+
+// promptConfig holds the parts of the prompt fixed at load.
+type promptConfig struct {
+	system        string
+	language      string
+	variables     []manifest.Variable
+	contextWindow int
+}
+
+func newPromptConfig(m *manifest.Manifest) (promptConfig, error) {
+	c := m.AgentConfig.Context
+	pc := promptConfig{
+		language:      c.Language,
+		variables:     c.Variables,
+		contextWindow: m.AgentConfig.LLMs.ContextWindow,
+	}
+	if c.SystemPrompt != nil {
+		pc.system = strings.TrimSpace(c.SystemPrompt.Text)
+	}
+	if pc.contextWindow <= 0 {
+		pc.contextWindow = manifest.DefaultContextWindow
+	}
+	return pc, nil
+}
+
+// assemble builds the messages of a reply: the system message (prompt,
+// language, variables) and the conversation history, trimmed from the
+// oldest end to fit the context window. Metadata of sessions, customers and
+// messages is never included.
+func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []store.Event) []llms.MessageContent {
+	var sys strings.Builder
+	sys.WriteString(pc.system)
+	section(&sys, pc.languageDirective())
+	if vars := pc.variableLines(s, c); vars != "" {
+		section(&sys, "Variables:\n"+vars)
+	}
+
+	turns := conversation(history)
+	// Agent messages before the first customer message (the greeting) go
+	// into the system message: some providers require a conversation to
+	// start with the user.
+	var opening []string
+	for len(turns) > 0 && turns[0].Role == llms.ChatMessageTypeAI {
+		opening = append(opening, textOf(turns[0]))
+		turns = turns[1:]
+	}
+	if len(opening) > 0 {
+		section(&sys, "You opened the conversation with:\n"+strings.Join(opening, "\n"))
+	}
+
+	system := llms.TextParts(llms.ChatMessageTypeSystem, strings.TrimSpace(sys.String()))
+	budget := pc.contextWindow - replyReserve - estimateTokens(system)
+	keep := len(turns)
+	for i := len(turns) - 1; i >= 0; i-- {
+		budget -= estimateTokens(turns[i])
+		if budget < 0 {
+			break
+		}
+		keep = i
+	}
+	if keep == len(turns) && len(turns) > 0 {
+		// Always send the newest message, even alone over budget.
+		keep = len(turns) - 1
+	}
+	return append([]llms.MessageContent{system}, turns[keep:]...)
+}
+
+func section(b *strings.Builder, text string) {
+	if text == "" {
+		return
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n\n")
+	}
+	b.WriteString(text)
+}
+
+func (pc promptConfig) languageDirective() string {
+	switch strings.ToLower(pc.language) {
+	case "", "auto":
+		return "Reply in the language the customer writes in."
+	default:
+		return "Always reply in " + pc.language + "."
+	}
+}
+
+// variableLines lists the variables shown to the model, one "- name: value"
+// line each: every declared variable (from its scope, then the other scope,
+// then its default) and every undeclared session or customer variable.
+func (pc promptConfig) variableLines(s store.Session, c *store.Customer) string {
+	var customerVars map[string]any
+	if c != nil {
+		customerVars = c.Variables
+	}
+	values := make(map[string]any)
+	for k, v := range customerVars {
+		values[k] = v
+	}
+	for k, v := range s.Variables {
+		values[k] = v
+	}
+	for _, d := range pc.variables {
+		first, second := s.Variables, customerVars
+		if d.Scope == manifest.ScopeCustomer {
+			first, second = second, first
+		}
+		if v, ok := first[d.Name]; ok {
+			values[d.Name] = v
+		} else if v, ok := second[d.Name]; ok {
+			values[d.Name] = v
+		} else if d.DefaultValue != nil {
+			values[d.Name] = d.DefaultValue
+		}
+	}
+	names := make([]string, 0, len(values))
+	for k := range values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	descriptions := make(map[string]string, len(pc.variables))
+	for _, d := range pc.variables {
+		descriptions[d.Name] = d.Description
+	}
+	var b strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&b, "- %s: %s", name, formatValue(values[name]))
+		if d := descriptions[name]; d != "" {
+			fmt.Fprintf(&b, " (%s)", d)
+		}
+		b.WriteByte('\n')
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func formatValue(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// conversation turns the stored events into chat messages. Events other
+// than messages are left out; their metadata never reaches the model.
+func conversation(history []store.Event) []llms.MessageContent {
+	var msgs []llms.MessageContent
+	for _, ev := range history {
+		if ev.Kind != KindUserMessage && ev.Kind != KindAgentMessage {
+			continue
+		}
+		p, err := DecodePayload(ev)
+		if err != nil {
+			slog.Warn("skipping undecodable event in history", "session_id", ev.SessionID, "offset", ev.Offset, "error", err)
+			continue
+		}
+		switch {
+		case ev.Kind == KindAgentMessage:
+			msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeAI, p.Text))
+		case p.Source == SourceHumanAgent:
+			msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeAI, "[human agent] "+p.Text))
+		default:
+			msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeHuman, p.Text))
+		}
+	}
+	return msgs
+}
+
+func textOf(m llms.MessageContent) string {
+	var b strings.Builder
+	for _, p := range m.Parts {
+		if t, ok := p.(llms.TextContent); ok {
+			b.WriteString(t.Text)
+		}
+	}
+	return b.String()
+}
+
+// estimateTokens approximates a message's tokens at four bytes each plus a
+// small overhead. It runs offline, unlike tokenizers that download their
+// vocabulary.
+func estimateTokens(m llms.MessageContent) int {
+	return len(textOf(m))/4 + 4
+}

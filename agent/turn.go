@@ -1,0 +1,309 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/agentry/agentry/manifest"
+	"github.com/agentry/agentry/store"
+)
+
+// Causes of a turn's cancellation, read with context.Cause.
+var (
+	errCancelled   = errors.New("turn cancelled on request")
+	errInterrupted = errors.New("turn interrupted by a newer message")
+	errLeaseLost   = errors.New("turn lease lost")
+	errTurnTimeout = errors.New("turn timed out")
+)
+
+// errEmptyReply is returned when the model answers with no text.
+var errEmptyReply = errors.New("the model returned an empty reply")
+
+// releaseTimeout bounds the store calls that hand a turn back during
+// shutdown, when the engine's own context is already cancelled.
+const releaseTimeout = 5 * time.Second
+
+// runTurn answers the session's unanswered messages under claim and writes
+// the outcome. Every path ends by completing the turn (one status ready),
+// releasing the lease for a re-run, or finding the lease lost.
+func (e *Engine) runTurn(claim store.TurnClaim) {
+	sid := claim.SessionID
+	turnID := "trn_" + randomID()
+	log := e.log.With("session_id", sid, "turn_id", turnID)
+
+	timeout := e.cfg.Manifest.AgentConfig.Runtime.TurnTimeout.Or(manifest.DefaultTurnTimeout)
+	ctx, cancel := context.WithCancelCause(e.ctx)
+	defer cancel(nil)
+	ctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout, errTurnTimeout)
+	defer cancelTimeout()
+	e.setCancel(sid, cancel)
+	defer e.setCancel(sid, nil)
+	go e.heartbeat(ctx, claim, cancel, log)
+
+	wake, unsubscribe := e.store.Notifier().Subscribe(sid)
+	defer unsubscribe()
+
+	if claim.Session.Mode == store.ModeManual {
+		// A human answers this session: the pending messages are theirs.
+		e.complete(claim, nil, claim.Session.TriggerOffset+1, log)
+		return
+	}
+
+	start := []store.NewEvent{
+		statusEvent(turnID, StatusAcknowledged, nil),
+		statusEvent(turnID, StatusProcessing, nil),
+	}
+	if _, err := e.store.Append(ctx, sid, start, store.AppendOptions{}); err != nil {
+		e.abandon(claim, err, log)
+		return
+	}
+	log.Debug("turn started", "trigger_offset", claim.Session.TriggerOffset)
+
+	target := claim.Session.TriggerOffset
+	for {
+		reply, err := e.attempt(ctx, sid, turnID, target, wake)
+		var restart *interruption
+		if errors.As(err, &restart) {
+			log.Debug("turn interrupted by a newer message", "trigger_offset", restart.target)
+			target = restart.target
+			continue
+		}
+		e.finish(ctx, claim, turnID, target, reply, err, log)
+		return
+	}
+}
+
+// interruption is returned by attempt when a newer customer message
+// cancelled it under the interrupt double-texting mode.
+type interruption struct{ target int64 }
+
+func (i *interruption) Error() string { return errInterrupted.Error() }
+
+// attempt generates one reply for the messages up to target. Under the
+// interrupt mode it watches for newer customer messages and returns an
+// *interruption when one arrives before the reply is ready.
+func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, wake <-chan struct{}) (string, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	type outcome struct {
+		reply string
+		err   error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		reply, err := e.generate(actx, sid, turnID, target)
+		done <- outcome{reply, err}
+	}()
+
+	interrupt := e.cfg.Manifest.AgentConfig.Runtime.DoubleTexting == manifest.DoubleTextInterrupt
+	for {
+		select {
+		case out := <-done:
+			return out.reply, out.err
+		case <-wake:
+			if !interrupt {
+				continue
+			}
+			s, err := e.store.GetSession(ctx, sid)
+			if err != nil || s.TriggerOffset <= target {
+				continue
+			}
+			cancel(errInterrupted)
+			<-done
+			return "", &interruption{target: s.TriggerOffset}
+		}
+	}
+}
+
+// generate assembles the prompt from the session's state and history up to
+// target and asks the chat lane for the reply.
+func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64) (string, error) {
+	sess, err := e.store.GetSession(ctx, sid)
+	if err != nil {
+		return "", fmt.Errorf("reading session: %w", err)
+	}
+	var customer *store.Customer
+	if sess.CustomerID != "" {
+		c, err := e.store.GetCustomer(ctx, sess.CustomerID)
+		switch {
+		case err == nil:
+			customer = &c
+		case !errors.Is(err, store.ErrNotFound):
+			return "", fmt.Errorf("reading customer %s: %w", sess.CustomerID, err)
+		}
+	}
+	history, err := e.history(ctx, sid, target)
+	if err != nil {
+		return "", err
+	}
+	msgs := e.prompt.assemble(sess, customer, history)
+
+	typing := []store.NewEvent{statusEvent(turnID, StatusTyping, nil)}
+	if _, err := e.store.Append(ctx, sid, typing, store.AppendOptions{}); err != nil {
+		return "", fmt.Errorf("appending typing status: %w", err)
+	}
+
+	resp, err := e.chat.GenerateContent(ctx, msgs)
+	if err != nil {
+		return "", &modelError{err}
+	}
+	var text strings.Builder
+	for _, c := range resp.Choices {
+		text.WriteString(c.Content)
+	}
+	reply := strings.TrimSpace(text.String())
+	if reply == "" {
+		return "", &modelError{errEmptyReply}
+	}
+	return reply, nil
+}
+
+// modelError marks a failure of the chat lane, as opposed to the store.
+type modelError struct{ err error }
+
+func (m *modelError) Error() string { return "model call failed: " + m.err.Error() }
+func (m *modelError) Unwrap() error { return m.err }
+
+// historyPage is the number of events read per store call when loading a
+// session's history.
+const historyPage = 500
+
+// history returns the session's events with offsets up to target.
+func (e *Engine) history(ctx context.Context, sid string, target int64) ([]store.Event, error) {
+	var all []store.Event
+	for from := int64(0); from <= target; {
+		page, err := e.store.ListEvents(ctx, sid, from, historyPage)
+		if err != nil {
+			return nil, fmt.Errorf("reading history: %w", err)
+		}
+		for _, ev := range page {
+			if ev.Offset > target {
+				return all, nil
+			}
+			all = append(all, ev)
+		}
+		if len(page) < historyPage {
+			break
+		}
+		from = page[len(page)-1].Offset + 1
+	}
+	return all, nil
+}
+
+// finish writes the turn's outcome: the reply, a cancellation or an error,
+// each followed by status ready, in one store call with the move of the
+// processed offset.
+func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID string, target int64, reply string, err error, log *slog.Logger) {
+	processed := target + 1
+	if err == nil {
+		e.complete(claim, []store.NewEvent{
+			newEvent(KindAgentMessage, turnID, Payload{Text: reply}),
+			statusEvent(turnID, StatusReady, nil),
+		}, processed, log)
+		log.Info("turn completed")
+		return
+	}
+
+	cause := context.Cause(ctx)
+	var events []store.NewEvent
+	switch {
+	case e.ctx.Err() != nil:
+		// Shutting down: hand the turn back so it is re-run.
+		e.release(claim, log)
+		log.Info("turn released at shutdown")
+		return
+	case errors.Is(cause, errLeaseLost):
+		log.Warn("turn abandoned: lease lost to another worker")
+		return
+	case errors.Is(cause, errCancelled):
+		events = []store.NewEvent{statusEvent(turnID, StatusCancelled, nil)}
+		log.Info("turn cancelled")
+	case errors.Is(cause, errTurnTimeout):
+		events = []store.NewEvent{statusEvent(turnID, StatusError, &EventError{
+			Code:    ErrorCodeTimeout,
+			Message: "the turn did not finish within runtime.turn_timeout",
+		})}
+		log.Warn("turn timed out", "error", err)
+	default:
+		var me *modelError
+		if !errors.As(err, &me) {
+			// A store failure: hand the turn back for a re-run.
+			log.Error("turn failed; releasing it for a retry", "error", err)
+			e.release(claim, log)
+			return
+		}
+		events = []store.NewEvent{statusEvent(turnID, StatusError, &EventError{
+			Code:    ErrorCodeModel,
+			Message: "the language model did not return a reply; the server log has the details",
+		})}
+		log.Error("model call failed", "error", err)
+	}
+	events = append(events, statusEvent(turnID, StatusReady, nil))
+	e.complete(claim, events, processed, log)
+}
+
+// complete writes the turn's final events and moves the processed offset.
+func (e *Engine) complete(claim store.TurnClaim, events []store.NewEvent, processed int64, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), releaseTimeout)
+	defer cancel()
+	_, err := e.store.CompleteTurn(ctx, claim, events, processed)
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrLeaseLost):
+		log.Warn("turn result dropped: lease lost to another worker")
+	case errors.Is(err, store.ErrNotFound):
+		log.Info("turn result dropped: session deleted")
+	default:
+		log.Error("writing turn result failed; releasing it for a retry", "error", err)
+		e.release(claim, log)
+	}
+}
+
+// abandon handles a failure before the model was called.
+func (e *Engine) abandon(claim store.TurnClaim, err error, log *slog.Logger) {
+	if errors.Is(err, store.ErrNotFound) {
+		log.Info("turn skipped: session deleted")
+		return
+	}
+	if e.ctx.Err() == nil {
+		log.Error("starting turn failed; releasing it for a retry", "error", err)
+	}
+	e.release(claim, log)
+}
+
+// release hands the lease back so the turn is claimed again.
+func (e *Engine) release(claim store.TurnClaim, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), releaseTimeout)
+	defer cancel()
+	if err := e.store.ReleaseTurn(ctx, claim); err != nil {
+		log.Warn("releasing turn lease failed; it expires on its own", "error", err)
+	}
+}
+
+// heartbeat extends the turn's lease until ctx ends, and cancels the turn
+// when the lease is lost.
+func (e *Engine) heartbeat(ctx context.Context, claim store.TurnClaim, cancel context.CancelCauseFunc, log *slog.Logger) {
+	t := time.NewTicker(e.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := e.store.ExtendLease(ctx, claim, e.cfg.LeaseTTL)
+		switch {
+		case err == nil:
+		case errors.Is(err, store.ErrLeaseLost):
+			cancel(errLeaseLost)
+			return
+		case ctx.Err() == nil:
+			log.Warn("extending turn lease failed; retrying", "error", err)
+		}
+	}
+}

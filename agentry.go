@@ -1,0 +1,149 @@
+package agentry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/tmc/langchaingo/llms"
+
+	"github.com/agentry/agentry/agent"
+	"github.com/agentry/agentry/llm"
+	"github.com/agentry/agentry/manifest"
+	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/store/memory"
+	"github.com/agentry/agentry/transport"
+)
+
+// Options are the parts of a server that code supplies rather than the
+// manifest. The zero value is valid.
+type Options struct {
+	// Store keeps customers, sessions and events. Default: a new in-memory
+	// store, which loses everything when the process exits. The caller
+	// closes a store it passes in; the server closes its own default.
+	Store store.Store
+	// Logger receives the server's logs. Default: slog.Default().
+	Logger *slog.Logger
+	// HTTPClient is the base client for model providers. Default: a new
+	// client per provider.
+	HTTPClient *http.Client
+	// ChatModel, when set, replaces the chat lane built from the manifest's
+	// llms block: for custom providers and for tests.
+	ChatModel llms.Model
+	// Owner names this process in work leases, so that several replicas
+	// sharing a store can tell their leases apart. Default: a random id.
+	Owner string
+}
+
+// Server is an agent served over HTTP: an [http.Handler] plus the
+// background work (turns) behind it. Mount it on any router, under any
+// path prefix with [http.StripPrefix]. Call Start before serving and
+// Shutdown when done; a Server is safe for concurrent use.
+type Server struct {
+	handler   *transport.Server
+	engine    *agent.Engine
+	store     store.Store
+	ownsStore bool
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+}
+
+// New builds a server for m. It does not start background work; call
+// Start for that. m must come from [manifest.Load] or [manifest.Parse].
+func New(m *manifest.Manifest, opts Options) (*Server, error) {
+	if m == nil {
+		return nil, errors.New("agentry: manifest is nil")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("agent_id", m.ID)
+
+	chat := opts.ChatModel
+	if chat == nil {
+		lanes, err := llm.New(m.AgentConfig.LLMs, llm.Options{HTTPClient: opts.HTTPClient, Logger: log, Dir: m.Dir})
+		if err != nil {
+			return nil, fmt.Errorf("agentry: building model lanes: %w", err)
+		}
+		chat = lanes.Chat
+	}
+
+	st, owns := opts.Store, false
+	if st == nil {
+		st, owns = memory.New(), true
+	}
+	engine, err := agent.New(agent.Config{
+		Manifest: m,
+		Store:    st,
+		Chat:     chat,
+		Logger:   log,
+		Owner:    opts.Owner,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agentry: %w", err)
+	}
+	handler, err := transport.New(transport.Config{Manifest: m, Store: st, Engine: engine, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("agentry: %w", err)
+	}
+	return &Server{handler: handler, engine: engine, store: st, ownsStore: owns, log: log}, nil
+}
+
+// ServeHTTP serves the agent's HTTP API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Start starts the background work and marks the server ready. Requests
+// are served before Start too, but /health/ready answers 503 until it has
+// finished.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return errors.New("agentry: Start after Shutdown")
+	}
+	if s.started {
+		return nil
+	}
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("agentry: store not reachable: %w", err)
+	}
+	if err := s.engine.Start(ctx); err != nil {
+		return fmt.Errorf("agentry: %w", err)
+	}
+	s.started = true
+	s.handler.SetReady(true)
+	s.log.Info("agent server started")
+	return nil
+}
+
+// Shutdown marks the server not ready, stops the background work (turns
+// in flight are handed back to the store and re-run by the next process),
+// and closes the store if the server created it. It does not close
+// listeners: shut the http.Server down first.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	s.stopped = true
+	s.handler.SetReady(false)
+	err := s.engine.Stop(ctx)
+	if s.ownsStore {
+		err = errors.Join(err, s.store.Close())
+	}
+	s.log.Info("agent server stopped")
+	return err
+}
+
+// Store returns the server's store.
+func (s *Server) Store() store.Store { return s.store }

@@ -1,0 +1,11 @@
+// Package client is the Go SDK for agentry servers: open sessions, post
+// messages and read a session's events from any offset.
+//
+// Events are an ordered log per session. A reader keeps the offset of the
+// last event it handled and resumes from the next one; [Client.Events]
+// does that for you across dropped connections, so every event is seen
+// exactly once per iteration.
+//
+// The package depends only on transport/wire, the JSON contract, and not
+// on the server.
+package client

@@ -1,0 +1,151 @@
+package transport
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentry/agentry/agent"
+	"github.com/agentry/agentry/manifest"
+	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/transport/wire"
+)
+
+// Config configures the HTTP handler.
+type Config struct {
+	// Manifest supplies the api key and the runtime limits. Required.
+	Manifest *manifest.Manifest
+	// Store serves reads. Required.
+	Store store.Store
+	// Engine handles writes that involve turns. Required.
+	Engine *agent.Engine
+	// Logger receives request errors. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the HTTP API as an [http.Handler]. It is safe for concurrent
+// use. It answers /health/ready with 503 until SetReady(true) is called.
+type Server struct {
+	mux      *http.ServeMux
+	store    store.Store
+	engine   *agent.Engine
+	log      *slog.Logger
+	keyHash  [sha256.Size]byte
+	maxBody  int64
+	maxWait  time.Duration
+	ready    atomic.Bool
+	manifest *manifest.Manifest
+}
+
+// New returns the handler with every route registered.
+func New(cfg Config) (*Server, error) {
+	if cfg.Manifest == nil || cfg.Store == nil || cfg.Engine == nil {
+		return nil, errors.New("transport: Config.Manifest, Config.Store and Config.Engine are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	rt := cfg.Manifest.AgentConfig.Runtime
+	s := &Server{
+		mux:      http.NewServeMux(),
+		store:    cfg.Store,
+		engine:   cfg.Engine,
+		log:      cfg.Logger,
+		keyHash:  sha256.Sum256([]byte(rt.APIKey)),
+		maxBody:  rt.MaxBodyBytes,
+		maxWait:  rt.LongPollMaxWait.Or(manifest.DefaultLongPollMaxWait),
+		manifest: cfg.Manifest,
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = manifest.DefaultMaxBodyBytes
+	}
+	s.routes()
+	return s, nil
+}
+
+// SetReady switches /health/ready between 503 and 200.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// handlerFunc is a handler that returns its error for writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) routes() {
+	open := func(pattern string, h handlerFunc) { s.mux.Handle(pattern, s.wrap(h)) }
+	authed := func(pattern string, h handlerFunc) { s.mux.Handle(pattern, s.auth(s.wrap(h))) }
+
+	open("GET /health", s.health)
+	open("GET /health/live", s.health)
+	open("GET /health/ready", s.healthReady)
+
+	authed("PUT /customers/{id}", s.putCustomer)
+	authed("GET /customers/{id}", s.getCustomer)
+	authed("PATCH /customers/{id}/variables", s.mergeCustomer(false))
+	authed("PATCH /customers/{id}/metadata", s.mergeCustomer(true))
+
+	authed("POST /sessions", s.createSession)
+	authed("GET /sessions", s.listSessions)
+	authed("GET /sessions/{id}", s.getSession)
+	authed("PATCH /sessions/{id}", s.patchSession)
+	authed("DELETE /sessions/{id}", s.deleteSession)
+	authed("POST /sessions/{id}/messages", s.postMessage)
+	authed("GET /sessions/{id}/events", s.events)
+	authed("POST /sessions/{id}/cancel", s.cancelTurn)
+}
+
+func (s *Server) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// auth checks the bearer token in constant time. A failure is 401 with no
+// detail about what was wrong.
+func (s *Server) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(token))
+		if !ok || subtle.ConstantTimeCompare(got[:], s.keyHash[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agentry"`)
+			s.writeError(w, r, errUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP routes the request. Unknown routes and wrong methods get the
+// JSON error body instead of the mux's plain text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		probe := &statusProbe{header: make(http.Header)}
+		s.mux.ServeHTTP(probe, r)
+		if probe.code == http.StatusMethodNotAllowed {
+			allow := probe.header.Get("Allow")
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, &apiError{status: probe.code, code: wire.CodeMethodNotAllowed,
+				message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + allow})
+			return
+		}
+		s.writeError(w, r, &apiError{status: http.StatusNotFound, code: wire.CodeNotFound, message: "no route for " + r.Method + " " + r.URL.Path})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// statusProbe records the status and headers the mux's own 404 and 405
+// handlers write, and discards their plain-text body.
+type statusProbe struct {
+	header http.Header
+	code   int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(code int)        { p.code = code }

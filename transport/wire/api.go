@@ -1,0 +1,128 @@
+package wire
+
+import "time"
+
+// Error codes of the HTTP API, in the `error.code` field.
+const (
+	CodeInvalidJSON          = "invalid_json"
+	CodeInvalidParameter     = "invalid_parameter"
+	CodeUnauthorized         = "unauthorized"
+	CodeNotFound             = "not_found"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeConflict             = "conflict"
+	CodeBodyTooLarge         = "body_too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeValidationFailed     = "validation_failed"
+	CodeRateLimited          = "rate_limited"
+	CodeNotReady             = "not_ready"
+	CodeInternal             = "internal_error"
+)
+
+// ErrorBody is the body of every error response.
+type ErrorBody struct {
+	Error APIError `json:"error"`
+}
+
+// APIError describes what was wrong with a request.
+type APIError struct {
+	Code    string        `json:"code"`
+	Message string        `json:"message"`
+	Details []FieldDetail `json:"details,omitempty"`
+}
+
+// FieldDetail names one invalid field: Path is a JSON pointer or dotted
+// path into the request.
+type FieldDetail struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// Customer is a person who talks to the agent across sessions.
+type Customer struct {
+	ID        string         `json:"id"`
+	Name      string         `json:"name,omitempty"`
+	Variables map[string]any `json:"variables"`
+	Metadata  map[string]any `json:"metadata"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+// PutCustomerRequest is the body of PUT /customers/{id}.
+type PutCustomerRequest struct {
+	Name      string         `json:"name,omitempty"`
+	Variables map[string]any `json:"variables,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+}
+
+// Session is a conversation.
+type Session struct {
+	ID         string         `json:"id"`
+	CustomerID string         `json:"customer_id,omitempty"`
+	Mode       string         `json:"mode"`
+	Variables  map[string]any `json:"variables"`
+	Metadata   map[string]any `json:"metadata"`
+	WebhookURL string         `json:"webhook_url,omitempty"`
+	// NextOffset is the offset the next event will get.
+	NextOffset int64 `json:"next_offset"`
+	// Busy is true while a turn is pending or running.
+	Busy      bool      `json:"busy"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CreateSessionRequest is the body of POST /sessions. Every field is
+// optional; with an id that exists, the existing session is returned.
+type CreateSessionRequest struct {
+	ID         string         `json:"id,omitempty"`
+	CustomerID string         `json:"customer_id,omitempty"`
+	Metadata   map[string]any `json:"metadata,omitempty"`
+	Variables  map[string]any `json:"variables,omitempty"`
+	Mode       string         `json:"mode,omitempty"`
+	WebhookURL string         `json:"webhook_url,omitempty"`
+}
+
+// PatchSessionRequest is the body of PATCH /sessions/{id}. Absent fields
+// stay unchanged; variables and metadata are merged, and a null value
+// deletes the key.
+type PatchSessionRequest struct {
+	Mode       *string        `json:"mode,omitempty"`
+	WebhookURL *string        `json:"webhook_url,omitempty"`
+	Variables  map[string]any `json:"variables,omitempty"`
+	Metadata   map[string]any `json:"metadata,omitempty"`
+}
+
+// SessionList is a page of GET /sessions.
+type SessionList struct {
+	Sessions []Session `json:"sessions"`
+	// NextCursor fetches the next page; empty on the last one.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// PostMessageRequest is the body of POST /sessions/{id}/messages.
+type PostMessageRequest struct {
+	Text string `json:"text"`
+	// Source is customer (default) or human_agent.
+	Source   string         `json:"source,omitempty"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// EventPage is the response of the long-poll events endpoint.
+type EventPage struct {
+	Events []Event `json:"events"`
+	// NextOffset is one past the last event scanned, whether it matched
+	// the kinds filter or not; it equals min_offset when nothing arrived.
+	NextOffset int64 `json:"next_offset"`
+}
+
+// CancelResult is the response of POST /sessions/{id}/cancel.
+type CancelResult struct {
+	// Cancelled is true when a pending or running turn was cancelled.
+	Cancelled bool `json:"cancelled"`
+}
+
+// Health is the body of the health endpoints.
+type Health struct {
+	Status string `json:"status"`
+	// Checks maps each dependency to "ok", "degraded: ..." or "down: ...".
+	Checks map[string]string `json:"checks,omitempty"`
+}
