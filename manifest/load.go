@@ -104,8 +104,10 @@ func Parse(data []byte, opts ...Option) (*Manifest, error) {
 		p.add("", t.line(""), "the manifest must be a mapping of keys such as id, name and agent_config")
 		return nil, p.err()
 	}
-	validateSchema(t, p)
+	// Semantic checks run first so that their more specific messages win
+	// where both find a problem with the same value.
 	sem := checkSemantics(t, dir, p)
+	validateSchema(t, p)
 	if !p.empty() {
 		return nil, p.err()
 	}
@@ -141,7 +143,7 @@ func decode(t *tree) (*Manifest, error) {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			ptr := "/" + strings.ReplaceAll(te.Field, ".", "/")
-			p.add(t.path(ptr), t.line(ptr), "value out of range for a %s", te.Type)
+			p.add(t.path(ptr), t.line(ptr), "value is out of range for a Go %s", te.Type)
 		} else {
 			p.add("", 0, "%v", err)
 		}

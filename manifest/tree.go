@@ -48,6 +48,9 @@ func (l loc) reportLine() int {
 type tree struct {
 	root any
 	locs map[string]loc
+	// expanded holds the pointers of strings that contained a variable
+	// reference, to explain type errors about them.
+	expanded map[string]bool
 }
 
 func (t *tree) path(ptr string) string { return t.locs[ptr].path }
@@ -148,12 +151,12 @@ func parseTree(data []byte, env func(string) (string, bool), p *problems) *tree 
 		return nil
 	}
 
-	c := &converter{p: p, env: env, locs: map[string]loc{}, active: map[*yaml.Node]bool{}}
+	c := &converter{p: p, env: env, locs: map[string]loc{}, expanded: map[string]bool{}, active: map[*yaml.Node]bool{}}
 	root := c.convert(doc.Content[0], schemaTree(), "", "", 0, true)
 	if c.overflow {
 		return nil
 	}
-	return &tree{root: root, locs: c.locs}
+	return &tree{root: root, locs: c.locs, expanded: c.expanded}
 }
 
 // converter turns yaml.Node trees into JSON values.
@@ -161,6 +164,7 @@ type converter struct {
 	p        *problems
 	env      func(string) (string, bool)
 	locs     map[string]loc
+	expanded map[string]bool
 	values   int
 	bytes    int
 	overflow bool
@@ -223,6 +227,9 @@ func (c *converter) convert(n *yaml.Node, sch map[string]any, ptr, path string, 
 		}
 		v := c.scalar(n, schemaType(sch) == "string", path)
 		if s, ok := v.(string); ok && expand {
+			if strings.Contains(s, "${") {
+				c.expanded[ptr] = true
+			}
 			return expandString(s, c.env, func(format string, args ...any) {
 				c.p.add(path, n.Line, format, args...)
 			})

@@ -78,7 +78,7 @@ func addSchemaViolation(t *tree, e *validator.ValidationError, p *problems) {
 			}
 		}
 	case "type":
-		p.addOnce(path, line, "%s", typeMessage(sch["type"], value))
+		p.addOnce(path, line, "%s", typeMessage(sch["type"], value, t.expanded[ptr]))
 	case "enum":
 		p.addOnce(path, line, "must be one of %s", joinValues(sch["enum"]))
 	case "pattern":
@@ -103,7 +103,9 @@ var typeNames = map[string]string{
 	"null":    "empty",
 }
 
-func typeMessage(want any, value any) string {
+// typeMessage says which type a value must have and which it has;
+// expanded tells that the value came from a variable reference.
+func typeMessage(want any, value any, expanded bool) string {
 	var names []string
 	switch w := want.(type) {
 	case string:
@@ -115,11 +117,11 @@ func typeMessage(want any, value any) string {
 		}
 	}
 	msg := "must be " + strings.Join(names, " or ")
-	switch v := value.(type) {
+	switch value.(type) {
 	case nil:
 		msg += ", but the value is empty"
 	case string:
-		if strings.Contains(v, "${") {
+		if expanded {
 			msg += ", not a string (variables expand only inside string values)"
 		} else {
 			msg += ", not a string"
