@@ -16,10 +16,10 @@ import (
 
 // Long-poll and SSE limits.
 const (
-	defaultWait       = 30 * time.Second
-	defaultLimit      = 100
-	maxLimit          = 1000
-	heartbeatInterval = 15 * time.Second
+	defaultWait      = 30 * time.Second
+	defaultLimit     = 100
+	maxLimit         = 1000
+	defaultHeartbeat = 15 * time.Second
 )
 
 var knownKinds = map[string]bool{
@@ -187,7 +187,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string, q eve
 		return nil
 	}
 	q.limit = maxLimit
-	heartbeat := time.NewTicker(heartbeatInterval)
+	heartbeat := time.NewTicker(s.beat)
 	defer heartbeat.Stop()
 	for {
 		evs, next, full, err := s.scan(r.Context(), id, q)

@@ -26,6 +26,9 @@ type Config struct {
 	Engine *agent.Engine
 	// Logger receives request errors. Default: slog.Default().
 	Logger *slog.Logger
+	// HeartbeatInterval is the time between SSE heartbeat comments, which
+	// keep proxies from closing idle streams. Default 15s.
+	HeartbeatInterval time.Duration
 }
 
 // Server is the HTTP API as an [http.Handler]. It is safe for concurrent
@@ -38,6 +41,7 @@ type Server struct {
 	keyHash  [sha256.Size]byte
 	maxBody  int64
 	maxWait  time.Duration
+	beat     time.Duration
 	ready    atomic.Bool
 	manifest *manifest.Manifest
 }
@@ -60,6 +64,10 @@ func New(cfg Config) (*Server, error) {
 		maxBody:  rt.MaxBodyBytes,
 		maxWait:  rt.LongPollMaxWait.Or(manifest.DefaultLongPollMaxWait),
 		manifest: cfg.Manifest,
+		beat:     cfg.HeartbeatInterval,
+	}
+	if s.beat <= 0 {
+		s.beat = defaultHeartbeat
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = manifest.DefaultMaxBodyBytes
