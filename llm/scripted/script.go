@@ -23,14 +23,14 @@ import (
 //
 // The file is a YAML list:
 //
-//	- when:
-//	    lane: chat                 # chat or evaluation
-//	    user_matches: "(?i)refund" # regexp on the last customer message
-//	    after_tool: shop:refund    # the last message is this tool's result
-//	    tool_offered: shop:refund  # a tool of this name is offered
-//	  reply:
-//	    text: "Refunded. You said: {{.LastUser}}"
-//	  delay: 2s
+//   - when:
+//     lane: chat                 # chat or evaluation
+//     user_matches: "(?i)refund" # regexp on the last customer message
+//     after_tool: shop:refund    # the last message is this tool's result
+//     tool_offered: shop:refund  # a tool of this name is offered
+//     reply:
+//     text: "Refunded. You said: {{.LastUser}}"
+//     delay: 2s
 //
 // A rule without `when` always matches. `reply` holds exactly one of
 // `text`, `tool_call` (`name` and an `arguments` object) or `json` (any
