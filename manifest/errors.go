@@ -24,7 +24,8 @@ type Violation struct {
 	Path string
 	// Line is the 1-based line in the YAML source, or 0 when unknown.
 	Line int
-	// Message says what is wrong and, where it helps, what to write instead.
+	// Message describes the problem and, where it helps, what to write
+	// instead.
 	Message string
 }
 

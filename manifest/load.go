@@ -49,9 +49,9 @@ func ParseDefault(opts ...Option) (*Manifest, error) {
 	return Parse(defaultYAML, opts...)
 }
 
-// Load reads and parses the manifest file at path; see [Parse]. Relative
-// paths inside it resolve against the file's directory unless [WithDir]
-// says otherwise. A manifest that fails to validate returns a
+// Load reads and parses the manifest file at path, as [Parse] does.
+// Relative paths inside it resolve against the file's directory unless
+// [WithDir] sets another one. A manifest that fails to validate returns a
 // *[ValidationError] whose File is path.
 func Load(path string, opts ...Option) (*Manifest, error) {
 	f, err := os.Open(path)

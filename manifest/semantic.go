@@ -11,9 +11,9 @@ import (
 	"strings"
 )
 
-// Providers lists the model providers a model id may name, in the order
+// providerNames lists the model providers a model id may name, in the order
 // error messages show them.
-var Providers = []string{"anthropic", "googleai", "ollama", "openai", "scripted"}
+var providerNames = []string{"anthropic", "googleai", "ollama", "openai", "scripted"}
 
 // routerModel is the hosted platform's router, which only it can run.
 const routerModel = "interactive/agent"
@@ -131,7 +131,7 @@ func (c *checker) models() {
 	for _, name := range sortedKeys(configs) {
 		ptr := providersPtr + "/" + escapePointer(name)
 		if !knownProvider(name) {
-			c.p.add(c.t.path(ptr), c.t.locs[ptr].keyLine, "unknown provider %q: use one of %s", name, strings.Join(Providers, ", "))
+			c.p.add(c.t.path(ptr), c.t.locs[ptr].keyLine, "unknown provider %q: use one of %s", name, strings.Join(providerNames, ", "))
 			continue
 		}
 		cfg, _ := configs[name].(map[string]any)
@@ -173,14 +173,14 @@ func (c *checker) modelID(ptr, id string) (string, bool) {
 		return "", false
 	}
 	if !knownProvider(provider) {
-		c.report(ptr, "unknown provider %q: use one of %s", provider, strings.Join(Providers, ", "))
+		c.report(ptr, "unknown provider %q: use one of %s", provider, strings.Join(providerNames, ", "))
 		return "", false
 	}
 	return provider, true
 }
 
 func knownProvider(name string) bool {
-	for _, p := range Providers {
+	for _, p := range providerNames {
 		if p == name {
 			return true
 		}
@@ -237,6 +237,7 @@ func (c *checker) systemPrompt() {
 	if !ok || !isMap {
 		return
 	}
+
 	text, hasText := sp["text"]
 	file, hasFile := sp["file"]
 	switch {
@@ -250,6 +251,7 @@ func (c *checker) systemPrompt() {
 	if s, ok := text.(string); ok && strings.TrimSpace(s) == "" {
 		c.report(ptr+"/text", "must not be empty or only whitespace")
 	}
+
 	name, ok := file.(string)
 	if !ok {
 		return
@@ -259,6 +261,7 @@ func (c *checker) systemPrompt() {
 		c.report(filePtr, "must not be empty or only whitespace")
 		return
 	}
+
 	path, ok := c.regularFile(filePtr, name)
 	if !ok {
 		return

@@ -186,10 +186,10 @@ func (c *converter) spend(path string, line int) bool {
 	return true
 }
 
-// convert returns n as a JSON value. sch is the sub-schema expected at this
-// place (nil when unknown); it decides whether a plain scalar such as 1.10
-// or true is kept as the string it was written as. Variables are expanded
-// in string values when expand is true.
+// convert returns n as a JSON value. The sub-schema sch (nil when unknown)
+// decides whether a plain scalar such as 1.10 or true is kept as the
+// string it was written as. Variables are expanded in string values when
+// expand is true.
 func (c *converter) convert(n *yaml.Node, sch map[string]any, ptr, path string, keyLine int, expand bool) any {
 	if !c.spend(path, n.Line) {
 		return nil
@@ -240,9 +240,9 @@ func (c *converter) convert(n *yaml.Node, sch map[string]any, ptr, path string, 
 	return nil
 }
 
-// mapping converts a mapping node. Keys are taken as written (never
-// expanded); a key given twice is an error; merge keys ("<<: *base") add
-// the keys of the merged mappings that the mapping does not set itself.
+// mapping converts a mapping node. Keys are taken as written and never
+// expanded, and a key given twice is an error. Merge keys ("<<: *base")
+// add the keys of the merged mappings that the mapping does not set.
 func (c *converter) mapping(n *yaml.Node, sch map[string]any, ptr, path string, expand bool) map[string]any {
 	m := map[string]any{}
 	seen := map[string]int{}

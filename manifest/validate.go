@@ -103,8 +103,8 @@ var typeNames = map[string]string{
 	"null":    "empty",
 }
 
-// typeMessage says which type a value must have and which it has;
-// expanded tells that the value came from a variable reference.
+// typeMessage describes the type a value must have and the type it has.
+// The flag expanded marks a value that came from a variable reference.
 func typeMessage(want any, value any, expanded bool) string {
 	var names []string
 	switch w := want.(type) {

@@ -1,0 +1,61 @@
+// Package manifest loads and validates agent manifests: YAML files that
+// configure one agent (its id and name, the runtime block with the API
+// key, the model lanes and providers, and the prompt context).
+//
+// A minimal manifest:
+//
+//	id: support
+//	name: Support agent
+//	agent_config:
+//	  runtime:
+//	    api_key: ${AGENTRY_API_KEY}
+//	  llms:
+//	    default: openai/gpt-4o-mini
+//	    providers:
+//	      openai:
+//	        api_key: ${OPENAI_API_KEY}
+//
+// [Load] and [Parse] run these steps and report every problem they find
+// in one *[ValidationError], each with its YAML path and line, sorted by
+// line:
+//
+//  1. Parse the YAML (at most [MaxSize] bytes, one document) into nodes.
+//  2. Convert the nodes into JSON values. A key given twice is an error.
+//     Aliases and merge keys ("<<") are expanded, but at most 10000 values
+//     and 4 MiB of scalars in total, so nested aliases fail fast.
+//     Scalars follow YAML 1.2: NO, on and yes are strings and only true and
+//     false are booleans. A plain number or boolean where the schema expects
+//     a string keeps its source text, so `version: 1.10` is "1.10".
+//  3. Expand ${NAME} and ${NAME:-default} in string values (never in keys,
+//     and never in numbers or booleans, so max_engine_iterations: ${N} is a
+//     type error). The default applies when NAME is unset or empty; $${
+//     writes a literal ${. An unset variable without a default is an error
+//     naming it. Because expansion happens after parsing, a variable's
+//     value is always one string and never YAML.
+//  4. Run the checks that need more than one value, files or the
+//     environment. Model ids are provider/model with a known provider
+//     (anthropic, googleai, ollama, openai, scripted), and the hosted
+//     platform's router model interactive/agent is rejected. A used openai
+//     provider needs an api_key or a base_url, and anthropic and googleai
+//     need an api_key. Scripted models other than scripted/demo need a rule
+//     file in providers.scripted.script. A system_prompt sets exactly one
+//     of text and file, and the file must exist. A signing_secret is
+//     "whsec_" and base64. Variable names are unique and default values
+//     match their type. The id, name, api_key, llms.default and prompt
+//     text must not be blank, and log_level is debug, info, warn or error
+//     in any case.
+//  5. Validate against [Schema], the JSON Schema generated from the Go
+//     types. Unknown keys are errors, with a suggestion for near misses.
+//  6. Decode into [Manifest], read the system prompt file, lower-case
+//     log_level and apply the defaults of [Manifest.ApplyDefaults].
+//
+// The keys endpoint, secrets and agent_config.interactive_platform are
+// read only by the hosted Interactive Agents platform. They are accepted
+// so that its manifests load, left unchecked and unexpanded, and listed in
+// [Manifest.Warnings].
+//
+// Relative file paths resolve against [Manifest.Dir]: the manifest file's
+// directory for Load, the working directory for Parse, or the directory
+// given with [WithDir]. [ParseDefault] parses the built-in demo manifest
+// of [DefaultYAML].
+package manifest
