@@ -18,13 +18,13 @@
 //
 // # Calls, retries and fallbacks
 //
-// Each model call runs under the provider's timeout (default 60s). An
-// answer of 429 or 5xx is retried up to max_retries times (default 2)
-// with exponential backoff and jitter, or after the Retry-After the
-// provider sent; a Retry-After longer than a minute or past the call's
-// deadline fails the call instead of waiting. The retries happen in the
+// Each model call runs under the provider's timeout (default 60s). A
+// response with status 429 or 5xx is retried up to max_retries times
+// (default 2), after the Retry-After the provider sent or else with
+// exponential backoff and jitter. A Retry-After longer than a minute or
+// past the call's deadline fails the call instead of waiting. The retries happen in the
 // HTTP client's transport, because the langchaingo clients do not expose
-// the status or headers of a failed answer. When a model fails for any
+// the status or headers of a failed response. When a model fails for any
 // reason, the lane tries the next one; when the caller's context ends,
 // the lane returns at once.
 //

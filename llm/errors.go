@@ -9,7 +9,7 @@ var (
 	// ErrUnknownProvider reports a provider name that no factory handles.
 	ErrUnknownProvider = errors.New("unknown provider")
 	// ErrProviderNotCompiled reports a known provider that this build
-	// leaves out; register a factory for it in [Options.Providers].
+	// leaves out. Register a factory for it in [Options.Providers].
 	ErrProviderNotCompiled = errors.New("provider not compiled in")
 	// ErrMissingAPIKey reports a provider that needs an api_key and has
 	// neither a key nor a base_url of a server that needs none.

@@ -9,8 +9,8 @@ import (
 // fakeAnthropic speaks the Anthropic messages wire format at
 // /v1/messages. It requires the x-api-key token and anthropic-version,
 // enforces the tool name pattern and an object input_schema, requires
-// tool_use input to be an object, and rejects a tool_use that the next
-// message does not answer with a tool_result.
+// tool_use input to be an object, and rejects a tool_use that is not
+// followed by a tool_result in the next message.
 type fakeAnthropic struct {
 	*fakeProvider
 }
@@ -102,8 +102,8 @@ func hasToolResult(m map[string]any, id string) bool {
 	return false
 }
 
-// anthropicAnswer answers with the given content blocks.
-func anthropicAnswer(stop string, blocks ...map[string]any) answerFunc {
+// anthropicResponse responds with the given content blocks.
+func anthropicResponse(stop string, blocks ...map[string]any) responseFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id": "msg_1", "type": "message", "role": "assistant", "model": "m",

@@ -87,8 +87,8 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-// openAIText answers with one text choice.
-func openAIText(text string) answerFunc {
+// openAIText responds with one text choice.
+func openAIText(text string) responseFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id": "chatcmpl-1", "object": "chat.completion", "model": "m",
@@ -101,9 +101,9 @@ func openAIText(text string) answerFunc {
 	}
 }
 
-// openAIToolCalls answers with one choice that calls tools; each call is
+// openAIToolCalls responds with one choice that calls tools. Each call is
 // id, name and arguments.
-func openAIToolCalls(calls ...[3]string) answerFunc {
+func openAIToolCalls(calls ...[3]string) responseFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		var tcs []any
 		for _, c := range calls {

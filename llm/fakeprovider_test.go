@@ -21,20 +21,20 @@ type received struct {
 	body   map[string]any
 }
 
-// answerFunc writes one answer of a fake provider.
-type answerFunc func(w http.ResponseWriter, r *http.Request)
+// responseFunc writes one response of a fake provider.
+type responseFunc func(w http.ResponseWriter, r *http.Request)
 
 // fakeProvider is an httptest server that checks requests like a provider
-// does and answers from a queue; the last answer repeats.
+// does and responds from a queue, repeating the last response.
 type fakeProvider struct {
 	t        *testing.T
 	srv      *httptest.Server
 	validate func(r *http.Request, body map[string]any) (status int, msg string)
 	errorFmt func(msg string) any
 
-	mu       sync.Mutex
-	requests []received
-	answers  []answerFunc
+	mu        sync.Mutex
+	requests  []received
+	responses []responseFunc
 }
 
 func newFakeProvider(t *testing.T, path string, validate func(*http.Request, map[string]any) (int, string), errorFmt func(string) any) *fakeProvider {
@@ -55,11 +55,11 @@ func (f *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.requests = append(f.requests, received{at: time.Now(), header: r.Header.Clone(), body: body})
-	var answer answerFunc
-	if len(f.answers) > 0 {
-		answer = f.answers[0]
-		if len(f.answers) > 1 {
-			f.answers = f.answers[1:]
+	var respond responseFunc
+	if len(f.responses) > 0 {
+		respond = f.responses[0]
+		if len(f.responses) > 1 {
+			f.responses = f.responses[1:]
 		}
 	}
 	f.mu.Unlock()
@@ -67,22 +67,22 @@ func (f *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, status, msg)
 		return
 	}
-	if answer == nil {
-		f.fail(w, http.StatusInternalServerError, "no answer queued")
+	if respond == nil {
+		f.fail(w, http.StatusInternalServerError, "no response queued")
 		return
 	}
-	answer(w, r)
+	respond(w, r)
 }
 
 func (f *fakeProvider) fail(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, f.errorFmt(msg))
 }
 
-// queue appends answers.
-func (f *fakeProvider) queue(answers ...answerFunc) {
+// queue appends responses.
+func (f *fakeProvider) queue(responses ...responseFunc) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.answers = append(f.answers, answers...)
+	f.responses = append(f.responses, responses...)
 }
 
 func (f *fakeProvider) received() []received {
@@ -97,9 +97,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// statusAnswer answers with status and an error body in the provider's
-// format; header lines are "Key: value" pairs.
-func (f *fakeProvider) statusAnswer(status int, header ...string) answerFunc {
+// statusResponse responds with status and an error body in the provider's
+// format. header holds key and value pairs.
+func (f *fakeProvider) statusResponse(status int, header ...string) responseFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		for i := 0; i+1 < len(header); i += 2 {
 			w.Header().Set(header[i], header[i+1])
@@ -108,8 +108,8 @@ func (f *fakeProvider) statusAnswer(status int, header ...string) answerFunc {
 	}
 }
 
-// hangAnswer blocks until the client goes away, and closes arrived first.
-func hangAnswer(arrived chan<- struct{}) answerFunc {
+// hangResponse blocks until the client goes away, and closes arrived first.
+func hangResponse(arrived chan<- struct{}) responseFunc {
 	var once sync.Once
 	return func(_ http.ResponseWriter, r *http.Request) {
 		once.Do(func() { close(arrived) })

@@ -77,7 +77,7 @@ type provider struct {
 	model string
 	// start starts the fake and returns it with its base URL.
 	start func(t *testing.T, token, model string) (*fakeProvider, string)
-	text  func(text string) answerFunc
+	text  func(text string) responseFunc
 }
 
 var providers = []provider{
@@ -95,7 +95,7 @@ var providers = []provider{
 			f := newFakeAnthropic(t, token, model)
 			return f.fakeProvider, f.baseURL()
 		},
-		text: func(text string) answerFunc { return anthropicAnswer("end_turn", anthropicText(text)) },
+		text: func(text string) responseFunc { return anthropicResponse("end_turn", anthropicText(text)) },
 	},
 }
 

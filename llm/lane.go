@@ -23,7 +23,7 @@ type Candidate struct {
 	// ID is the model id, "provider/model"; it appears in errors, logs
 	// and [Reply.Model].
 	ID string
-	// Model answers the calls.
+	// Model is the model the lane calls.
 	Model llms.Model
 	// Timeout bounds each call to Model, retries included. Default
 	// [DefaultTimeout].
@@ -46,7 +46,7 @@ type LaneConfig struct {
 }
 
 // Lane is a chain of models, a primary and its fallbacks, that implements
-// llms.Model. A call goes to the first model; when that model fails for
+// llms.Model. A call goes to the first model. When that model fails for
 // any reason other than the end of the caller's context, the next model
 // is tried, and so on. Tool names are mapped to provider names on the way
 // in and back on the way out, so callers use "ns:name" throughout. A Lane
@@ -106,7 +106,7 @@ func (l *Lane) Models() []string {
 func (l *Lane) ContextWindow() int { return l.contextWindow }
 
 // Generate calls the lane like GenerateContent and flattens the response
-// into a [Reply] whose Model field names the model that answered.
+// into a [Reply] whose Model field names the model that produced it.
 func (l *Lane) Generate(ctx context.Context, msgs []llms.MessageContent, options ...llms.CallOption) (Reply, error) {
 	resp, err := l.GenerateContent(ctx, msgs, options...)
 	if err != nil {

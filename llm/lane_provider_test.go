@@ -44,18 +44,18 @@ func TestLaneProviderText(t *testing.T) {
 func TestLaneToolRoundTrip(t *testing.T) {
 	cases := []struct {
 		provider provider
-		// calls answers with two parallel calls to the given provider
+		// calls responds with two parallel calls to the given provider
 		// names.
-		calls func(status, refund string) answerFunc
+		calls func(status, refund string) responseFunc
 	}{
-		{providers[0], func(status, refund string) answerFunc {
+		{providers[0], func(status, refund string) responseFunc {
 			return openAIToolCalls(
 				[3]string{"call_a", status, `{"order":"42"}`},
 				[3]string{"call_b", refund, `{}`},
 			)
 		}},
-		{providers[1], func(status, refund string) answerFunc {
-			return anthropicAnswer("tool_use",
+		{providers[1], func(status, refund string) responseFunc {
+			return anthropicResponse("tool_use",
 				anthropicText("Let me check."),
 				anthropicToolUse("toolu_a", status, map[string]any{"order": "42"}),
 				anthropicToolUse("toolu_b", refund, map[string]any{}),
@@ -159,7 +159,7 @@ func TestFakeProviderRejects(t *testing.T) {
 			lanes := newLanes(t, p.single(url, manifest.Provider{MaxRetries: intPtr(0)}))
 			_, err := lanes.Chat.Generate(context.Background(), dangling)
 			if err == nil || !strings.Contains(err.Error(), "400") {
-				t.Errorf("err = %v, want a 400 answer", err)
+				t.Errorf("err = %v, want a 400 response", err)
 			}
 		})
 		t.Run(p.name+"/invalid tool name", func(t *testing.T) {
@@ -171,7 +171,7 @@ func TestFakeProviderRejects(t *testing.T) {
 			model := lanes.Chat.models[0].Model
 			_, err := model.GenerateContent(context.Background(), []llms.MessageContent{human("hi")}, llms.WithTools(shopTools()))
 			if err == nil || !strings.Contains(err.Error(), "400") {
-				t.Errorf("err = %v, want a 400 answer", err)
+				t.Errorf("err = %v, want a 400 response", err)
 			}
 		})
 	}
@@ -182,7 +182,7 @@ func TestLaneRetryAfter(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			isolateEnv(t)
 			fake, url := p.start(t, "key-"+p.name, p.model)
-			fake.queue(fake.statusAnswer(http.StatusTooManyRequests, "Retry-After", "1"), p.text("after the wait"))
+			fake.queue(fake.statusResponse(http.StatusTooManyRequests, "Retry-After", "1"), p.text("after the wait"))
 			lanes := newLanes(t, p.single(url, manifest.Provider{}))
 
 			reply, err := lanes.Chat.Generate(context.Background(), []llms.MessageContent{human("hi")})
@@ -209,7 +209,7 @@ func TestLaneRetries5xx(t *testing.T) {
 		t.Run(p.name+"/success within retries", func(t *testing.T) {
 			isolateEnv(t)
 			fake, url := p.start(t, "key-"+p.name, p.model)
-			fail := fake.statusAnswer(http.StatusInternalServerError)
+			fail := fake.statusResponse(http.StatusInternalServerError)
 			fake.queue(fail, fail, fail, p.text("fourth time lucky"))
 			lanes := newLanes(t, p.single(url, manifest.Provider{MaxRetries: intPtr(3)}))
 
@@ -227,7 +227,7 @@ func TestLaneRetries5xx(t *testing.T) {
 		t.Run(p.name+"/retries exhausted", func(t *testing.T) {
 			isolateEnv(t)
 			fake, url := p.start(t, "key-"+p.name, p.model)
-			fake.queue(fake.statusAnswer(http.StatusServiceUnavailable))
+			fake.queue(fake.statusResponse(http.StatusServiceUnavailable))
 			lanes := newLanes(t, p.single(url, manifest.Provider{}))
 
 			_, err := lanes.Chat.Generate(context.Background(), []llms.MessageContent{human("hi")})
@@ -263,23 +263,23 @@ func TestLaneFallback(t *testing.T) {
 	cases := []struct {
 		name     string
 		primary  manifest.Provider
-		failures func(f *fakeProvider) []answerFunc
+		failures func(f *fakeProvider) []responseFunc
 		requests int // requests the primary gets
 	}{
-		{"bad request", manifest.Provider{}, func(f *fakeProvider) []answerFunc {
-			return []answerFunc{f.statusAnswer(http.StatusBadRequest)}
+		{"bad request", manifest.Provider{}, func(f *fakeProvider) []responseFunc {
+			return []responseFunc{f.statusResponse(http.StatusBadRequest)}
 		}, 1},
-		{"server errors", manifest.Provider{MaxRetries: intPtr(1)}, func(f *fakeProvider) []answerFunc {
-			return []answerFunc{f.statusAnswer(http.StatusBadGateway)}
+		{"server errors", manifest.Provider{MaxRetries: intPtr(1)}, func(f *fakeProvider) []responseFunc {
+			return []responseFunc{f.statusResponse(http.StatusBadGateway)}
 		}, 2},
-		{"retry-after too long", manifest.Provider{}, func(f *fakeProvider) []answerFunc {
-			return []answerFunc{f.statusAnswer(http.StatusTooManyRequests, "Retry-After", "120")}
+		{"retry-after too long", manifest.Provider{}, func(f *fakeProvider) []responseFunc {
+			return []responseFunc{f.statusResponse(http.StatusTooManyRequests, "Retry-After", "120")}
 		}, 1},
-		{"retry-after past timeout", manifest.Provider{Timeout: manifest.Duration(2 * time.Second)}, func(f *fakeProvider) []answerFunc {
-			return []answerFunc{f.statusAnswer(http.StatusTooManyRequests, "Retry-After", "10")}
+		{"retry-after past timeout", manifest.Provider{Timeout: manifest.Duration(2 * time.Second)}, func(f *fakeProvider) []responseFunc {
+			return []responseFunc{f.statusResponse(http.StatusTooManyRequests, "Retry-After", "10")}
 		}, 1},
-		{"timeout", manifest.Provider{Timeout: manifest.Duration(200 * time.Millisecond)}, func(f *fakeProvider) []answerFunc {
-			return []answerFunc{hangAnswer(make(chan struct{}))}
+		{"timeout", manifest.Provider{Timeout: manifest.Duration(200 * time.Millisecond)}, func(f *fakeProvider) []responseFunc {
+			return []responseFunc{hangResponse(make(chan struct{}))}
 		}, 1},
 	}
 	for _, tc := range cases {
@@ -287,7 +287,7 @@ func TestLaneFallback(t *testing.T) {
 			isolateEnv(t)
 			first, second, cfg := twoProviders(t, tc.primary)
 			first.queue(tc.failures(first.fakeProvider)...)
-			second.queue(anthropicAnswer("end_turn", anthropicText("fallback answer")))
+			second.queue(anthropicResponse("end_turn", anthropicText("fallback reply")))
 			lanes := newLanes(t, cfg)
 
 			start := time.Now()
@@ -298,7 +298,7 @@ func TestLaneFallback(t *testing.T) {
 			if reply.Model != "anthropic/claude-test" {
 				t.Errorf("Model = %q, want the fallback", reply.Model)
 			}
-			if reply.Text != "fallback answer" {
+			if reply.Text != "fallback reply" {
 				t.Errorf("Text = %q", reply.Text)
 			}
 			if n := len(first.received()); n != tc.requests {
@@ -334,8 +334,8 @@ func TestLaneContextEndsWithoutFallback(t *testing.T) {
 			isolateEnv(t)
 			first, second, cfg := twoProviders(t, manifest.Provider{})
 			arrived := make(chan struct{})
-			first.queue(hangAnswer(arrived))
-			second.queue(anthropicAnswer("end_turn", anthropicText("must not be asked")))
+			first.queue(hangResponse(arrived))
+			second.queue(anthropicResponse("end_turn", anthropicText("must not be asked")))
 			lanes := newLanes(t, cfg)
 			ctx, cancel := tc.ctx(arrived)
 			defer cancel()
@@ -358,7 +358,7 @@ func TestLaneCancelDuringRetryWait(t *testing.T) {
 	isolateEnv(t)
 	p := providers[0]
 	fake, url := p.start(t, "key-openai", p.model)
-	fake.queue(fake.statusAnswer(http.StatusTooManyRequests, "Retry-After", "30"), p.text("too late"))
+	fake.queue(fake.statusResponse(http.StatusTooManyRequests, "Retry-After", "30"), p.text("too late"))
 	lanes := newLanes(t, p.single(url, manifest.Provider{}))
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -380,13 +380,13 @@ func TestLaneCancelDuringRetryWait(t *testing.T) {
 func TestLaneNormalizesArguments(t *testing.T) {
 	cases := []struct {
 		provider provider
-		answer   answerFunc
+		response responseFunc
 	}{
 		{providers[0], openAIToolCalls(
 			[3]string{"call_a", "shop__refund", ""},
 			[3]string{"call_b", "shop__refund", "null"},
 		)},
-		{providers[1], anthropicAnswer("tool_use",
+		{providers[1], anthropicResponse("tool_use",
 			anthropicToolUse("toolu_a", "shop__refund", nil),
 			map[string]any{"type": "tool_use", "id": "toolu_b", "name": "shop__refund"},
 		)},
@@ -396,7 +396,7 @@ func TestLaneNormalizesArguments(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			isolateEnv(t)
 			fake, url := p.start(t, "key-"+p.name, p.model)
-			fake.queue(tc.answer, p.text("done"))
+			fake.queue(tc.response, p.text("done"))
 			lanes := newLanes(t, p.single(url, manifest.Provider{}))
 			msgs := []llms.MessageContent{human("refund twice")}
 
@@ -454,5 +454,31 @@ func TestLanePlaceholderToken(t *testing.T) {
 	}
 	if got := fake.received()[0].header.Get("Authorization"); got != "Bearer "+placeholderToken {
 		t.Errorf("Authorization = %q, want the placeholder", got)
+	}
+}
+
+func TestLaneMapsToolChoice(t *testing.T) {
+	isolateEnv(t)
+	p := providers[0]
+	fake, url := p.start(t, "key-openai", p.model)
+	fake.queue(openAIToolCalls([3]string{"call_a", "shop__refund", "{}"}))
+	lanes := newLanes(t, p.single(url, manifest.Provider{}))
+	choice := llms.ToolChoice{Type: "function", Function: &llms.FunctionReference{Name: "shop:refund"}}
+
+	reply, err := lanes.Chat.Generate(context.Background(), []llms.MessageContent{human("refund")},
+		llms.WithTools(shopTools()), llms.WithToolChoice(&choice))
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	if reply.ToolCalls[0].FunctionCall.Name != "shop:refund" {
+		t.Errorf("call name = %q", reply.ToolCalls[0].FunctionCall.Name)
+	}
+	sent, _ := fake.received()[0].body["tool_choice"].(map[string]any)
+	fn, _ := sent["function"].(map[string]any)
+	if got := str(fn, "name"); got != "shop__refund" {
+		t.Errorf("tool_choice function sent = %q, want shop__refund", got)
+	}
+	if choice.Function.Name != "shop:refund" {
+		t.Errorf("caller's tool choice renamed to %q", choice.Function.Name)
 	}
 }

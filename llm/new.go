@@ -35,7 +35,7 @@ type Options struct {
 // Factory builds the model of one model id.
 type Factory func(Spec) (llms.Model, error)
 
-// Spec is what a [Factory] gets to build one model.
+// Spec describes one model for a [Factory] to build.
 type Spec struct {
 	// ID is the whole model id, "provider/model".
 	ID string
@@ -47,8 +47,8 @@ type Spec struct {
 	// Config is the manifest's providers.<Provider> block; zero when the
 	// manifest has none.
 	Config manifest.Provider
-	// HTTPClient retries 429 and 5xx answers as Config says. Use it for
-	// every request to the provider.
+	// HTTPClient retries responses with status 429 and 5xx up to
+	// Config.MaxRetries times. Use it for every request to the provider.
 	HTTPClient *http.Client
 	// Dir is [Options.Dir].
 	Dir string
@@ -174,7 +174,7 @@ func (b *builder) factory(provider string) (Factory, error) {
 }
 
 // client returns the provider's HTTP client: the base client with a
-// transport that retries as the provider's max_retries says.
+// transport that retries up to the provider's max_retries times.
 func (b *builder) client(provider string, cfg manifest.Provider) *http.Client {
 	if c, ok := b.clients[provider]; ok {
 		return c

@@ -191,6 +191,7 @@ func TestNewCustomFactory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+
 	if len(specs) != 2 {
 		t.Fatalf("factory calls = %d, want 2 (one per lane)", len(specs))
 	}
@@ -207,6 +208,7 @@ func TestNewCustomFactory(t *testing.T) {
 	if _, ok := s.HTTPClient.Transport.(*retryTransport); !ok {
 		t.Errorf("spec HTTP client transport = %T, want the retrying transport", s.HTTPClient.Transport)
 	}
+
 	if _, err := lanes.Chat.Generate(context.Background(), []llms.MessageContent{human("hi")}); err != nil {
 		t.Errorf("Generate: %v", err)
 	}

@@ -8,11 +8,12 @@ import (
 )
 
 // ModelInfoKey is the GenerationInfo key under which [Lane.GenerateContent]
-// stores the id ("provider/model") of the model that answered.
+// stores the id ("provider/model") of the model that produced the
+// response.
 const ModelInfoKey = "agentry_model"
 
-// Reply is one model answer in the shape the engine uses: the text and
-// tool calls of every choice combined.
+// Reply is one model response in the shape the engine uses: the text
+// and tool calls of every choice combined.
 type Reply struct {
 	// Text is the text of all choices, joined by newlines.
 	Text string
@@ -23,8 +24,8 @@ type Reply struct {
 	StopReason string
 	// Usage is the token usage the provider reported, when it did.
 	Usage Usage
-	// Model is the id of the model that answered, when the response came
-	// from a [Lane].
+	// Model is the id of the model that produced the response, when the
+	// response came from a [Lane].
 	Model string
 }
 

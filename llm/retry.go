@@ -13,8 +13,8 @@ import (
 
 // Retry timing defaults.
 const (
-	// DefaultMaxRetries is the number of retries after a 429 or 5xx
-	// answer when the provider sets no max_retries.
+	// DefaultMaxRetries is the number of retries after a response with
+	// status 429 or 5xx when the provider sets no max_retries.
 	DefaultMaxRetries = 2
 	// DefaultTimeout bounds one model call, retries included, when the
 	// provider sets no timeout.
@@ -30,12 +30,13 @@ const (
 	drainLimit = 64 << 10
 )
 
-// retryTransport retries requests answered with 429 or 5xx. It waits for
-// the Retry-After header when the answer has one, and otherwise backs off
-// exponentially with jitter. It gives up, returning the last answer, when
-// the wait would exceed maxRetryAfter or the request context's deadline,
-// and stops with the context's error when the context ends while it
-// waits. Network errors are returned at once, without retrying.
+// retryTransport retries requests whose response has status 429 or 5xx.
+// It waits for the Retry-After header when the response has one, and
+// otherwise backs off exponentially with jitter. It gives up and returns
+// the last response when the wait would exceed maxRetryAfter or the
+// request context's deadline. It stops with the context's error when the
+// context ends while it waits. Network errors are returned at once,
+// without retrying.
 type retryTransport struct {
 	base        http.RoundTripper
 	maxRetries  int

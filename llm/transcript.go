@@ -9,10 +9,10 @@ import (
 // ToolCallMessages returns the transcript entries of one tool call and its
 // result: an AI message whose only part is the call, then a tool message
 // whose only part is the result. Replay each call of a reply this way,
-// one pair per call, also when the model made several calls at once: the
-// langchaingo v0.1.14 Anthropic client sends only the first part of a
-// message, and a text part beside a call hides the call. State a tool
-// failure in result, because there is no error flag.
+// one pair per call, also when the model made several calls at once.
+// The langchaingo v0.1.14 Anthropic client sends only the first part of a
+// message, so a second call or a text part beside a call would be lost.
+// State a tool failure in result, because there is no error flag.
 //
 // The call gets Type "function", and arguments that are not a JSON
 // object become "{}" so that every provider accepts the replayed call.

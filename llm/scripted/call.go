@@ -86,7 +86,7 @@ func (c *call) countToolCalls() int {
 	return n
 }
 
-// hasAIMessage reports whether the model has answered before.
+// hasAIMessage reports whether the transcript has a reply of the model.
 func (c *call) hasAIMessage() bool {
 	for _, m := range c.msgs {
 		if m.Role == llms.ChatMessageTypeAI {

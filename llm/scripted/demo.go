@@ -11,32 +11,32 @@ import (
 	"github.com/agentry/agentry/llm/internal/toolname"
 )
 
-// demoAnswer is the reply of scripted/demo. In order:
+// demoOutput is the reply of scripted/demo. In order:
 //   - on the evaluation lane, or when JSON output is requested: "{}";
 //   - after a tool result: the result in words;
 //   - when an offered tool matches the last customer message: a call to
 //     that tool;
 //   - otherwise a text that greets on the first reply or a greeting,
-//     answers "my name is", "what is my name" and "what do you know about
-//     me" from the conversation and the variables, and else repeats the
-//     message.
-func demoAnswer(c *call) answer {
+//     replies to "my name is", "what is my name" and "what do you know
+//     about me" from the conversation and the variables, and else repeats
+//     the message.
+func demoOutput(c *call) output {
 	if c.lane == "evaluation" || c.opts.JSONMode {
-		return answer{text: "{}"}
+		return output{text: "{}"}
 	}
 	if res, name, ok := c.toolResult(); ok {
-		return answer{text: describeToolResult(name, res.Content)}
+		return output{text: describeToolResult(name, res.Content)}
 	}
 	user, ok := c.lastUser()
 	vars := ParseVariables(c.system())
 	name := customerName(c, vars)
 	if !ok {
-		return answer{text: greeting(name) + " " + demoIntro}
+		return output{text: greeting(name) + " " + demoIntro}
 	}
 	lower := strings.ToLower(user)
 	words := wordsOf(lower)
 	if fn := pickTool(c.opts.Tools, lower, words); fn != nil {
-		return answer{toolName: fn.Name, toolArgs: demoArguments(fn, user)}
+		return output{toolName: fn.Name, toolArgs: demoArguments(fn, user)}
 	}
 
 	var parts []string
@@ -63,7 +63,7 @@ func demoAnswer(c *call) answer {
 			parts = append(parts, fmt.Sprintf("Before that you said: %q.", clip(prev, 300)))
 		}
 	}
-	return answer{text: strings.Join(parts, " ")}
+	return output{text: strings.Join(parts, " ")}
 }
 
 const demoIntro = "I'm the offline demo assistant. How can I help you today?"

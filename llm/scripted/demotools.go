@@ -13,7 +13,7 @@ import (
 	"github.com/agentry/agentry/llm/internal/toolname"
 )
 
-// pickTool returns the offered tool that the customer's message asks for
+// pickTool returns the offered tool that the customer's message requests
 // most clearly, or nil. A tool scores two points when its name (without
 // namespace, '_' and '-' read as spaces) occurs in the message, and one
 // point for each keyword of its name or description that is a word of

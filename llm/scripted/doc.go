@@ -5,15 +5,15 @@
 // The built-in demo ([DemoName], "scripted/demo") greets on the first
 // reply or when greeted, uses the customer's name from the variables
 // section of the system prompt (see [VariablesHeader]) or from "my name
-// is ..." earlier in the conversation, repeats what the customer said,
+// is ..." earlier in the conversation, repeats the customer's message,
 // calls an offered tool when the customer's message names it or a
 // keyword of its description, and puts a tool result into words. On the
-// evaluation lane, and whenever JSON output is requested, it answers
+// evaluation lane, and whenever JSON output is requested, it replies
 // "{}".
 //
 // Any other name follows a [Script]: a YAML list of rules, each with
-// conditions (`when`) and an answer (`reply`); the first matching rule
-// answers, and a call that matches none fails with [ErrNoRule].
+// conditions (`when`) and a `reply`. The first matching rule produces the
+// reply, and a call that matches none fails with [ErrNoRule].
 //
 // # Tool names
 //

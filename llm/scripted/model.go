@@ -18,7 +18,7 @@ var ErrNoRule = errors.New("no rule matches")
 
 // Model is a deterministic llms.Model: the built-in demo, or a model that
 // follows a [Script]. The same messages, options and lane always give the
-// same answer. A Model is safe for concurrent use.
+// same response. A Model is safe for concurrent use.
 type Model struct {
 	name   string
 	lane   string
@@ -30,8 +30,8 @@ var _ llms.Model = (*Model)(nil)
 // Option configures [New].
 type Option func(*Model)
 
-// WithLane tells the model which lane it serves ("chat" or "evaluation"),
-// for the `lane` condition of rules and the demo's choice of reply.
+// WithLane sets the lane the model serves ("chat" or "evaluation"), which
+// the `lane` condition of rules and the demo's choice of reply read.
 // Default "chat".
 func WithLane(lane string) Option {
 	return func(m *Model) { m.lane = lane }
@@ -62,8 +62,8 @@ func (m *Model) Name() string { return m.name }
 func (m *Model) Lane() string { return m.lane }
 
 // GenerateContent implements llms.Model. A script's rule with a delay
-// waits before answering and returns ctx's error if ctx ends first. With
-// llms.WithStreamingFunc set, a text answer is passed to it in one chunk.
+// waits before replying and returns ctx's error if ctx ends first. With
+// llms.WithStreamingFunc set, a text reply is passed to it in one chunk.
 func (m *Model) GenerateContent(ctx context.Context, msgs []llms.MessageContent, options ...llms.CallOption) (*llms.ContentResponse, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -72,9 +72,9 @@ func (m *Model) GenerateContent(ctx context.Context, msgs []llms.MessageContent,
 	for _, opt := range options {
 		opt(&c.opts)
 	}
-	var out answer
+	var out output
 	if m.script == nil {
-		out = demoAnswer(&c)
+		out = demoOutput(&c)
 	} else {
 		r := m.script.match(&c)
 		if r == nil {
@@ -84,7 +84,7 @@ func (m *Model) GenerateContent(ctx context.Context, msgs []llms.MessageContent,
 			return nil, fmt.Errorf("scripted/%s: rule %d delay: %w", m.name, r.index, err)
 		}
 		var err error
-		if out, err = r.answer(&c); err != nil {
+		if out, err = r.output(&c); err != nil {
 			return nil, fmt.Errorf("scripted/%s: rule %d: %w", m.name, r.index, err)
 		}
 	}
@@ -101,14 +101,14 @@ func (m *Model) Call(ctx context.Context, prompt string, options ...llms.CallOpt
 	return llms.GenerateFromSinglePrompt(ctx, m, prompt, options...)
 }
 
-// answer is what the model replies: text, or one tool call.
-type answer struct {
+// output is the model's reply: text, or one tool call.
+type output struct {
 	text     string
 	toolName string
 	toolArgs string
 }
 
-func (a answer) response(c *call) *llms.ContentResponse {
+func (a output) response(c *call) *llms.ContentResponse {
 	choice := &llms.ContentChoice{Content: a.text, StopReason: "stop"}
 	if a.toolName != "" {
 		fc := &llms.FunctionCall{Name: a.toolName, Arguments: a.toolArgs}

@@ -19,7 +19,7 @@ import (
 
 // Script is a parsed rule file: an ordered list of rules, each a `when`
 // condition and a `reply`. The first rule whose conditions all hold
-// answers. A Script is immutable and may be shared by several models.
+// produces the reply. A Script is immutable and may be shared by several models.
 //
 // The file is a YAML list:
 //
@@ -260,25 +260,25 @@ func (r *rule) matches(c *call) bool {
 	return true
 }
 
-// answer produces the rule's reply for c. A tool call uses the offered
-// tool's own name, so a caller gets back the name it offered; a tool
+// output produces the rule's reply for c. A tool call uses the offered
+// tool's own name, so a caller gets back the name it offered. A tool
 // that is not offered is called by its provider name.
-func (r *rule) answer(c *call) (answer, error) {
+func (r *rule) output(c *call) (output, error) {
 	if r.toolName != "" {
 		name := r.toolName
 		if fn, ok := c.offered(r.toolName); ok {
 			name = fn.Name
 		}
-		return answer{toolName: name, toolArgs: r.toolArgs}, nil
+		return output{toolName: name, toolArgs: r.toolArgs}, nil
 	}
 	if r.tmpl == nil {
-		return answer{text: r.text}, nil
+		return output{text: r.text}, nil
 	}
 	var b strings.Builder
 	if err := r.tmpl.Execute(&b, newTemplateData(c)); err != nil {
-		return answer{}, fmt.Errorf("reply.text template: %w", err)
+		return output{}, fmt.Errorf("reply.text template: %w", err)
 	}
-	return answer{text: b.String()}, nil
+	return output{text: b.String()}, nil
 }
 
 // templateData holds the fields a reply text template may use.

@@ -89,7 +89,7 @@ func withHash(mapped, original string) string {
 
 // FromProvider turns the first "__" of name back into ':'. It inverts
 // ToProvider for names whose namespace contains no "__" and whose parts
-// use only letters, digits, '_' and '-' within MaxLen bytes; other names
+// use only letters, digits, '_' and '-' within MaxLen bytes. Other names
 // can only be restored from the list of tools that was offered.
 func FromProvider(name string) string {
 	i := strings.Index(name, Separator)
