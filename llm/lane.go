@@ -122,6 +122,9 @@ func (l *Lane) Generate(ctx context.Context, msgs []llms.MessageContent, options
 // returns ctx's error at once and tries no further model. When every
 // model fails, the error wraps [ErrAllModelsFailed] and each model's
 // error.
+//
+// NOTE: with llms.WithStreamingFunc, a model that fails after streaming
+// some chunks has already passed them on when the next model starts.
 func (l *Lane) GenerateContent(ctx context.Context, msgs []llms.MessageContent, options ...llms.CallOption) (*llms.ContentResponse, error) {
 	msgs, options, names, err := prepareCall(msgs, options)
 	if err != nil {

@@ -15,8 +15,9 @@ import (
 // Options configures [New].
 type Options struct {
 	// HTTPClient is the base client of the HTTP providers. Its transport
-	// is wrapped with retries; its Timeout, if any, bounds each attempt.
-	// Default: a new client over http.DefaultTransport.
+	// is wrapped with retries, so its Timeout, if set, bounds a request
+	// with all its retries. Default: a new client over
+	// http.DefaultTransport.
 	HTTPClient *http.Client
 	// Logger receives retries and fallbacks. Default slog.Default().
 	Logger *slog.Logger
