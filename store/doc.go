@@ -1,6 +1,7 @@
 // Package store defines what the server persists and the contracts every
 // implementation must keep: customers, sessions with their event logs, and
-// the turn leases that let exactly one worker answer a session at a time.
+// the turn leases that let exactly one worker run a session's turn at a
+// time.
 //
 // Implementations live in subpackages (memory, and durable ones). They
 // return the sentinel errors of this package, wrapped or not, so callers

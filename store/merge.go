@@ -3,8 +3,8 @@ package store
 import "encoding/json"
 
 // CloneMap returns a deep copy of m, or nil when m is nil. Nested
-// map[string]any, []any, json.RawMessage and []byte values are copied too;
-// other values (strings, numbers, booleans, structs) are copied by
+// map[string]any, []any, json.RawMessage and []byte values are copied too.
+// Other values (strings, numbers, booleans, structs) are copied by
 // assignment, so a pointer or a map of another type stays shared.
 func CloneMap(m map[string]any) map[string]any {
 	if m == nil {

@@ -6,14 +6,15 @@
 // and the [store.Notifier] work within this one process only, so replicas
 // cannot share a memory store.
 //
-// A [Store] is safe for concurrent use. Locking is two-level so sessions do
-// not contend with each other:
+// A [Store] is safe for concurrent use. Locking has two levels, so
+// sessions do not contend with each other:
 //
-//   - one store-wide RWMutex guards the customer map, the session map and
-//     the creation-order index; it is held only to look up, insert or remove
-//     entries, never while events are copied;
-//   - each session has its own mutex guarding its fields and its event log,
-//     so appends, claims and reads of different sessions run in parallel.
+//   - One store-wide RWMutex guards the customers, the session map and the
+//     creation-order index. Session calls hold it only to look up, insert
+//     or remove an entry. CreateSession also appends the initial events
+//     under it, so a new session is never seen without them.
+//   - Each session has its own mutex that guards its fields and its event
+//     log. Appends, claims and reads of different sessions run in parallel.
 //
 // Code that needs both takes the store-wide lock first. Appends wake
 // waiters after the session lock is released.

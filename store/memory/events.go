@@ -13,7 +13,7 @@ import (
 // offsets are gapless under concurrent appends, then wakes the session's
 // waiters. Payloads are copied in and the returned events own their own
 // copies. With opts.Trigger the last event becomes the session's
-// TriggerOffset; with opts.RequireIdle the append fails with ErrTurnBusy
+// TriggerOffset. With opts.RequireIdle the append fails with ErrTurnBusy
 // while the session needs a turn or its lease is held. Appending no events
 // changes nothing and wakes nobody.
 func (s *Store) Append(ctx context.Context, sessionID string, events []store.NewEvent, opts store.AppendOptions) ([]store.Event, error) {
@@ -82,48 +82,39 @@ func (s *Store) ListEvents(ctx context.Context, sessionID string, from int64, li
 	return copyEvents(view), nil
 }
 
-// appendLocked adds events at the end of the log with copied payloads and
-// returns the stored events, which the caller must not hand out. The caller
-// holds e.mu or is the only goroutine that can reach e.
+// appendLocked adds events at the end of the log and returns the stored
+// events, which the caller must not hand out. Their payloads are copied
+// into one allocation; a nil payload stays nil. The caller holds e.mu or is
+// the only goroutine that can reach e.
 func (e *sessionEntry) appendLocked(events []store.NewEvent, now time.Time) []store.Event {
 	if len(events) == 0 {
 		return nil
 	}
+	total := 0
+	for _, ne := range events {
+		total += len(ne.Payload)
+	}
+	buf := make([]byte, 0, total)
 	first := len(e.events)
-	payloads := copyPayloads(events)
 	for i, ne := range events {
+		var payload json.RawMessage
+		if ne.Payload != nil {
+			start := len(buf)
+			buf = append(buf, ne.Payload...)
+			payload = buf[start:len(buf):len(buf)]
+		}
 		e.events = append(e.events, store.Event{
 			SessionID: e.s.ID,
 			Offset:    int64(first + i),
 			Kind:      ne.Kind,
 			TurnID:    ne.TurnID,
 			CreatedAt: now,
-			Payload:   payloads[i],
+			Payload:   payload,
 		})
 	}
 	e.s.NextOffset = int64(len(e.events))
 	// Cap the result so a caller appending to it cannot write into the log.
 	return e.events[first:len(e.events):len(e.events)]
-}
-
-// copyPayloads copies the payloads of events into one allocation. A nil
-// payload stays nil.
-func copyPayloads(events []store.NewEvent) []json.RawMessage {
-	total := 0
-	for _, ne := range events {
-		total += len(ne.Payload)
-	}
-	buf := make([]byte, 0, total)
-	out := make([]json.RawMessage, len(events))
-	for i, ne := range events {
-		if ne.Payload == nil {
-			continue
-		}
-		start := len(buf)
-		buf = append(buf, ne.Payload...)
-		out[i] = json.RawMessage(buf[start:len(buf):len(buf)])
-	}
-	return out
 }
 
 // copyEvents returns copies of events whose payloads share no memory with

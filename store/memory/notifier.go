@@ -55,8 +55,8 @@ func (n *Notifier) shard(sessionID string) *notifierShard {
 	return &n.shards[maphash.String(n.seed, sessionID)%notifierShards]
 }
 
-// Subscribe returns a channel with a buffer of one that receives a value
-// after Notify for the session, and the function that ends the
+// Subscribe returns a channel (buffer size 1) that receives a value after
+// each Notify for the session, and the function that ends the
 // subscription. Calling cancel more than once is safe. The channel is
 // never closed.
 func (n *Notifier) Subscribe(sessionID string) (<-chan struct{}, func()) {
