@@ -105,6 +105,9 @@ func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, 
 		select {
 		case out := <-done:
 			return out.reply, out.err
+		case <-ctx.Done():
+			// The model call ends with its context; do not wait for it.
+			return "", context.Cause(ctx)
 		case <-wake:
 			if !interrupt {
 				continue
