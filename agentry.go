@@ -102,7 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Start starts the background work and marks the server ready. Requests
-// are served before Start too, but /health/ready answers 503 until it has
+// are served before Start too, but /health/ready returns 503 until it has
 // finished.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()

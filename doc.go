@@ -4,7 +4,7 @@
 // An agent is described by a YAML manifest (package manifest). [New] turns
 // a loaded manifest into a [Server]: an [http.Handler] that serves the
 // agent's API (sessions, messages, an ordered event log read by long-poll
-// or server-sent events) plus the background work that answers customer
+// or server-sent events) plus the background work that replies to customer
 // messages through the configured language models.
 //
 //	m, err := manifest.Load("agent.yaml")

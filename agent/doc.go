@@ -1,4 +1,4 @@
-// Package agent is the conversational engine: it answers the customer
+// Package agent is the conversational engine: it replies to the customer
 // messages of each session in the background, one turn at a time.
 //
 // # Turns

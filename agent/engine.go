@@ -41,7 +41,7 @@ type Config struct {
 	MaxConcurrentTurns int
 }
 
-// Engine runs turns: it answers each customer message of a session in
+// Engine runs turns: it replies to each customer message of a session in
 // the background, one turn per session at a time across every process that
 // shares the store. An Engine is safe for concurrent use. Call Start before
 // posting messages and Stop when shutting down.
@@ -145,7 +145,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
-// Wake asks the engine to look for work on the session now. Posting a
+// Wake tells the engine to look for work on the session now. Posting a
 // message calls it; callers that append triggering events through the
 // store directly call it too.
 func (e *Engine) Wake(sessionID string) {

@@ -20,14 +20,14 @@ var (
 	errTurnTimeout = errors.New("turn timed out")
 )
 
-// errEmptyReply is returned when the model answers with no text.
+// errEmptyReply is returned when the model returns no text.
 var errEmptyReply = errors.New("the model returned an empty reply")
 
 // releaseTimeout bounds the store calls that hand a turn back during
 // shutdown, when the engine's own context is already cancelled.
 const releaseTimeout = 5 * time.Second
 
-// runTurn answers the session's unanswered messages under claim and writes
+// runTurn replies to the session's unanswered messages under claim and writes
 // the outcome. Every path ends by completing the turn (one status ready),
 // releasing the lease for a re-run, or finding the lease lost.
 func (e *Engine) runTurn(claim store.TurnClaim) {
@@ -48,7 +48,7 @@ func (e *Engine) runTurn(claim store.TurnClaim) {
 	defer unsubscribe()
 
 	if claim.Session.Mode == store.ModeManual {
-		// A human answers this session: the pending messages are theirs.
+		// A human handles this session, so the pending messages are theirs.
 		e.complete(claim, nil, claim.Session.TriggerOffset+1, log)
 		return
 	}
@@ -124,7 +124,7 @@ func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, 
 }
 
 // generate assembles the prompt from the session's state and history up to
-// target and asks the chat lane for the reply.
+// target and calls the chat lane for the reply.
 func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64) (string, error) {
 	sess, err := e.store.GetSession(ctx, sid)
 	if err != nil {

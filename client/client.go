@@ -74,7 +74,7 @@ func IsNotFound(err error) bool {
 // maxErrorBody bounds how much of an error response is read.
 const maxErrorBody = 64 << 10
 
-// do sends a request with an optional JSON body and decodes a JSON answer
+// do sends a request with an optional JSON body and decodes the JSON response
 // into out, when out is not nil.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	u := c.base + path

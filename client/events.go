@@ -19,7 +19,7 @@ const (
 // Events yields the session's events in offset order, starting at offset
 // from, for as long as the caller keeps iterating and ctx lasts. It
 // long-polls with o and, after a dropped connection or a 5xx or 429
-// answer, retries from the offset after the last event it yielded, so no
+// response, retries from the offset after the last event it yielded, so no
 // event is lost or repeated. Other errors (a 404 for a deleted session, a
 // 401) are yielded once and end the sequence.
 //

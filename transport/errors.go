@@ -63,7 +63,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{status: http.StatusServiceUnavailable, code: wire.CodeNotReady, message: "the server is shutting down"}
 	default:
 		if r.Context().Err() != nil {
-			// The client went away; nobody reads the answer.
+			// The client went away, so the response has no reader.
 			return
 		}
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)

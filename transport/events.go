@@ -141,7 +141,7 @@ func (s *Server) scan(ctx context.Context, id string, q eventQuery) ([]wire.Even
 	return out, next, len(evs) == q.limit, nil
 }
 
-// longPoll answers at once when matching events exist at or past
+// longPoll responds at once when matching events exist at or past
 // q.from, and otherwise waits for a wake-up until q.wait has passed. A
 // timeout is a 200 with no events, never a gateway error.
 func (s *Server) longPoll(w http.ResponseWriter, r *http.Request, id string, q eventQuery, wake <-chan struct{}) error {
@@ -166,8 +166,8 @@ func (s *Server) longPoll(w http.ResponseWriter, r *http.Request, id string, q e
 			writeJSON(w, http.StatusOK, wire.EventPage{Events: []wire.Event{}, NextOffset: q.from})
 			return nil
 		case <-r.Context().Done():
-			// The client left or the server is shutting down: answer as on
-			// a timeout, in case someone still reads.
+			// The client left or the server is shutting down: respond as on
+			// a timeout, in case the client still reads.
 			writeJSON(w, http.StatusOK, wire.EventPage{Events: []wire.Event{}, NextOffset: q.from})
 			return nil
 		}

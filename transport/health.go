@@ -8,13 +8,13 @@ import (
 	"github.com/agentry/agentry/transport/wire"
 )
 
-// health answers liveness: the process serves HTTP.
+// health reports liveness: the process serves HTTP.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, wire.Health{Status: "ok"})
 	return nil
 }
 
-// healthReady answers 503 until start-up has finished and while the store
+// healthReady returns 503 until start-up has finished and while the store
 // is unreachable, and 200 with each dependency's state otherwise.
 func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) error {
 	checks := map[string]string{}

@@ -32,7 +32,7 @@ type Config struct {
 }
 
 // Server is the HTTP API as an [http.Handler]. It is safe for concurrent
-// use. It answers /health/ready with 503 until SetReady(true) is called.
+// use. It returns 503 on /health/ready with 503 until SetReady(true) is called.
 type Server struct {
 	mux      *http.ServeMux
 	store    store.Store
