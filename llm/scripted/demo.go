@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tmc/langchaingo/llms"
 
@@ -16,10 +18,11 @@ import (
 //   - after a tool result: the result in words;
 //   - when an offered tool matches the last customer message: a call to
 //     that tool;
-//   - otherwise a text that greets on the first reply or a greeting,
-//     replies to "my name is", "what is my name" and "what do you know
-//     about me" from the conversation and the variables, and else repeats
-//     the message.
+//   - otherwise a text. It greets on the first reply or after a
+//     greeting. It replies to "my name is", "what is my name", "what do
+//     you know about me", a request to be reminded of something (see
+//     recall) and a short thanks, using the conversation and the
+//     variables. It repeats any other message.
 func demoOutput(c *call) output {
 	if c.lane == "evaluation" || c.opts.JSONMode {
 		return output{text: "{}"}
@@ -55,8 +58,12 @@ func demoOutput(c *call) output {
 		}
 	case strings.Contains(lower, "what do you know about me"):
 		parts = append(parts, describeVariables(vars))
+	case asksRecall(lower):
+		parts = append(parts, recall(c, user, vars))
 	case greets && len(words) <= 3:
 		parts = append(parts, demoIntro)
+	case isThanks(words):
+		parts = append(parts, thanks(name))
 	default:
 		parts = append(parts, fmt.Sprintf("You said: %q.", clip(user, 300)))
 		if prev, ok := previousUser(c); ok {
@@ -91,6 +98,30 @@ func isGreeting(words []string) bool {
 	return false
 }
 
+// isThanks reports whether a message is a short thanks of at most six
+// words, such as "Thanks, that's all."
+func isThanks(words []string) bool {
+	if len(words) > 6 {
+		return false
+	}
+	for i, w := range words {
+		switch {
+		case w == "thanks" || w == "thx":
+			return true
+		case w == "thank" && i+1 < len(words) && words[i+1] == "you":
+			return true
+		}
+	}
+	return false
+}
+
+func thanks(name string) string {
+	if name == "" {
+		return "You're welcome!"
+	}
+	return "You're welcome, " + name + "!"
+}
+
 func greeting(name string) string {
 	if name == "" {
 		return "Hello!"
@@ -119,8 +150,11 @@ func customerName(c *call, vars []Variable) string {
 	return ""
 }
 
-// introducedName returns X from "my name is X" or "call me X": at most
-// three words, up to the first punctuation mark.
+// introducedName returns X from "my name is X" or "call me X". X ends at
+// punctuation, at a linking word such as "and", after three words, and,
+// when it starts with a capital letter, at the first word that does not.
+// After "call me" the name must be capitalised, so "call me tomorrow" is
+// not an introduction.
 func introducedName(text string) string {
 	lower := strings.ToLower(text)
 	for _, phrase := range []string{"my name is ", "call me "} {
@@ -132,13 +166,34 @@ func introducedName(text string) string {
 		if end := strings.IndexAny(rest, ".,!?;:\n"); end >= 0 {
 			rest = rest[:end]
 		}
-		fields := strings.Fields(rest)
-		if len(fields) > 3 {
-			fields = fields[:3]
+		var name []string
+		for _, f := range strings.Fields(rest) {
+			if len(name) == 3 || nameEndWords[strings.ToLower(f)] {
+				break
+			}
+			if len(name) > 0 && isCapitalised(name[0]) && !isCapitalised(f) {
+				break
+			}
+			name = append(name, f)
 		}
-		return strings.Join(fields, " ")
+		if len(name) > 0 && phrase == "call me " && !isCapitalised(name[0]) {
+			return ""
+		}
+		return strings.Join(name, " ")
 	}
 	return ""
+}
+
+// nameEndWords end a name given after "my name is" or "call me".
+var nameEndWords = map[string]bool{
+	"and": true, "but": true, "or": true, "so": true, "because": true,
+	"my": true, "i": true, "i'm": true, "im": true, "please": true,
+	"from": true, "with": true, "here": true,
+}
+
+func isCapitalised(word string) bool {
+	r, _ := utf8.DecodeRuneInString(word)
+	return unicode.IsUpper(r)
 }
 
 func asksName(lower string) bool {

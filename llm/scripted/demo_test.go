@@ -26,6 +26,15 @@ func TestDemoText(t *testing.T) {
 			human("first"), ai("ok"), human("second"),
 		}, []string{`You said: "second".`, `Before that you said: "first".`}, []string{"Hello"}},
 		{"learns the name", []llms.MessageContent{human("hi"), ai("Hello!"), human("My name is Grace Hopper.")}, []string{"Nice to meet you, Grace Hopper."}, nil},
+		{"name before and", []llms.MessageContent{human("hi"), ai("Hello!"), human("My name is Ada and my order number is 4711.")},
+			[]string{"Nice to meet you, Ada."}, []string{"Ada and"}},
+		{"thanks with name", []llms.MessageContent{
+			human("My name is Ada."), ai("Nice to meet you, Ada."), human("Thanks, that's all."),
+		}, []string{"You're welcome, Ada!"}, []string{"You said"}},
+		{"thanks without name", []llms.MessageContent{human("x"), ai("y"), human("thank you!")}, []string{"You're welcome!"}, []string{"You said"}},
+		{"long message with thanks echoes", []llms.MessageContent{
+			human("x"), ai("y"), human("Thanks, but my parcel has still not arrived after two weeks"),
+		}, []string{"You said"}, []string{"welcome"}},
 		{"recalls the name", []llms.MessageContent{
 			human("my name is Bob"), ai("Nice to meet you, Bob."), human("what is my name?"),
 		}, []string{"Your name is Bob."}, nil},
@@ -192,6 +201,30 @@ func TestParseVariables(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := ParseVariables(tc.system); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("ParseVariables = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestIntroducedName(t *testing.T) {
+	cases := []struct {
+		name, text, want string
+	}{
+		{"alone", "My name is Ada.", "Ada"},
+		{"full name", "my name is Grace Hopper, hi", "Grace Hopper"},
+		{"ends at and", "My name is Ada and my order number is 4711.", "Ada"},
+		{"ends at lowercase word", "My name is Ada tell me more", "Ada"},
+		{"lowercase name", "my name is ada lovelace", "ada lovelace"},
+		{"at most three words", "My name is A B C D", "A B C"},
+		{"call me", "Please call me Lin.", "Lin"},
+		{"call me lowercase", "can you call me tomorrow?", ""},
+		{"none", "I need help", ""},
+		{"nothing after", "my name is ", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := introducedName(tc.text); got != tc.want {
+				t.Errorf("introducedName(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 		})
 	}

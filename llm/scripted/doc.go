@@ -3,11 +3,13 @@
 // tool calls, which langchaingo's llms/fake cannot.
 //
 // The built-in demo ([DemoName], "scripted/demo") greets on the first
-// reply or when greeted, uses the customer's name from the variables
-// section of the system prompt (see [VariablesHeader]) or from "my name
-// is ..." earlier in the conversation, repeats the customer's message,
-// calls an offered tool when the customer's message names it or a
-// keyword of its description, and puts a tool result into words. On the
+// reply or when greeted. It takes the customer's name from "my name is
+// ..." earlier in the conversation, or else from the variables section of
+// the system prompt (see [VariablesHeader]). It answers a request to be
+// reminded of something ("what was my order number?") from earlier
+// customer messages or the variables, and repeats any other message. It
+// calls an offered tool when the customer's message names it or a keyword
+// of its description, and puts a tool result into words. On the
 // evaluation lane, and whenever JSON output is requested, it replies
 // "{}".
 //
