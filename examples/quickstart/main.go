@@ -78,12 +78,14 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return converse(ctx, c, sess.ID, out)
+	return converse(ctx, c, sess, out)
 }
 
-// converse reads the session's events from offset 0 and posts the next
-// customer message each time the agent reports status ready.
-func converse(ctx context.Context, c *client.Client, sessionID string, out io.Writer) error {
+// converse prints the session's events from offset 0. It posts the first
+// customer message once the events already in the log (the greeting, if
+// one is configured) are printed, and each later one when the agent
+// reports status ready.
+func converse(ctx context.Context, c *client.Client, sess wire.Session, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 
@@ -95,16 +97,18 @@ func converse(ctx context.Context, c *client.Client, sessionID string, out io.Wr
 		text := script[next]
 		next++
 		fmt.Fprintf(out, "customer: %s\n", text)
-		_, err := c.PostMessage(ctx, sessionID, text)
+		_, err := c.PostMessage(ctx, sess.ID, text)
 		return err
 	}
 
-	// The greeting, if configured, is already in the log; the first
-	// message goes out at once, later ones after each reply.
-	if err := post(); err != nil {
-		return err
+	// history is the number of events the session started with.
+	history := sess.NextOffset
+	if history == 0 {
+		if err := post(); err != nil {
+			return err
+		}
 	}
-	for ev, err := range c.Events(ctx, sessionID, 0, client.PollOptions{Wait: 30 * time.Second}) {
+	for ev, err := range c.Events(ctx, sess.ID, 0, client.PollOptions{Wait: 30 * time.Second}) {
 		if err != nil {
 			return err
 		}
@@ -112,14 +116,21 @@ func converse(ctx context.Context, c *client.Client, sessionID string, out io.Wr
 		case ev.Kind == wire.KindAgentMessage:
 			fmt.Fprintf(out, "agent:    %s\n", ev.Text)
 		case ev.Kind == wire.KindStatus && ev.Status == wire.StatusError:
-			fmt.Fprintf(out, "          (the turn failed: %s)\n", ev.Error.Message)
-		case ev.Kind == wire.KindStatus && ev.Status == wire.StatusReady:
-			fmt.Fprintln(out)
-			if err := post(); errors.Is(err, io.EOF) {
-				return nil
-			} else if err != nil {
-				return err
+			reason := "no reason given"
+			if ev.Error != nil {
+				reason = ev.Error.Message
 			}
+			fmt.Fprintf(out, "          (the turn failed: %s)\n", reason)
+		}
+		endsTurn := ev.Kind == wire.KindStatus && ev.Status == wire.StatusReady
+		if ev.Offset != history-1 && !endsTurn {
+			continue
+		}
+		fmt.Fprintln(out)
+		if err := post(); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
 		}
 	}
 	return ctx.Err()
