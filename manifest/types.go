@@ -72,6 +72,20 @@ type Runtime struct {
 	// SigningSecret signs callbacks and event webhooks with the Standard
 	// Webhooks scheme: a `whsec_` secret.
 	SigningSecret string `json:"signing_secret,omitempty"`
+	// PreviousSigningSecrets are still signed with during a key rotation,
+	// so receivers that know only an older secret keep verifying.
+	PreviousSigningSecrets []string `json:"previous_signing_secrets,omitempty"`
+	// EventWebhook is the default target of session events pushed over
+	// HTTP; a session's own webhook_url wins.
+	EventWebhook *EventWebhook `json:"event_webhook,omitempty"`
+	// Outbound sets which private destinations callbacks and event
+	// webhooks may reach.
+	Outbound Outbound `json:"outbound,omitempty"`
+	// OutboundAuth sets the bearer token sent on callbacks and event
+	// webhooks.
+	OutboundAuth OutboundAuth `json:"outbound_auth,omitempty"`
+	// Delivery sets the retry schedule and timeout of outbound POSTs.
+	Delivery Delivery `json:"delivery,omitempty"`
 	// DoubleTexting is interrupt (default), enqueue or reject.
 	DoubleTexting string `json:"double_texting,omitempty" jsonschema:"enum=interrupt,enum=enqueue,enum=reject"`
 	// ToolAccess is open (default: every tool is offered) or guided.
@@ -141,6 +155,9 @@ type Context struct {
 	Greeting string `json:"greeting,omitempty"`
 	// Variables declares the variables the prompt may show.
 	Variables []Variable `json:"variables,omitempty"`
+	// Routines are written inline or as paths of YAML files relative to
+	// the manifest; after loading, every entry holds the routine itself.
+	Routines []Routine `json:"routines,omitempty"`
 }
 
 // SystemPrompt is inline text or a file relative to the manifest; exactly
