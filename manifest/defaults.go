@@ -10,7 +10,35 @@ const (
 	DefaultLongPollMaxWait     = 60 * time.Second
 	DefaultTurnTimeout         = 2 * time.Minute
 	DefaultContextWindow       = 128000
+
+	// DefaultDeliveryTimeout bounds each attempt of a callback or event
+	// webhook POST when runtime.delivery.timeout is unset.
+	DefaultDeliveryTimeout = 15 * time.Second
+	// MaxDeliveryTimeout is the largest runtime.delivery.timeout.
+	MaxDeliveryTimeout = 5 * time.Minute
+	// MaxRetryDelay is the largest entry of runtime.delivery.retry_schedule.
+	MaxRetryDelay = 48 * time.Hour
+	// MaxRetryScheduleLen is the largest number of entries of
+	// runtime.delivery.retry_schedule.
+	MaxRetryScheduleLen = 20
 )
+
+// Defaults of an autonomous block.
+const (
+	DefaultRunTimeoutSeconds = 300
+	DefaultMaxAttempts       = 3
+)
+
+// DefaultRetrySchedule returns the waits before the retries of a callback
+// or event webhook POST when runtime.delivery.retry_schedule is unset:
+// 5s, 5m, 30m, 2h, 5h, 10h, 10h, about 28 hours in all. The first attempt
+// is made at once. Each call returns a new slice.
+func DefaultRetrySchedule() []time.Duration {
+	return []time.Duration{
+		5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+		2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+	}
+}
 
 // ApplyDefaults fills every unset field that has a documented default.
 func (m *Manifest) ApplyDefaults() {
@@ -39,6 +67,17 @@ func (m *Manifest) ApplyDefaults() {
 	if rt.LogLevel == "" {
 		rt.LogLevel = "info"
 	}
+	if rt.OutboundAuth.Mode == "" {
+		rt.OutboundAuth.Mode = OutboundAuthAPIKey
+	}
+	if len(rt.Delivery.RetrySchedule) == 0 {
+		for _, d := range DefaultRetrySchedule() {
+			rt.Delivery.RetrySchedule = append(rt.Delivery.RetrySchedule, Duration(d))
+		}
+	}
+	if rt.Delivery.Timeout == 0 {
+		rt.Delivery.Timeout = Duration(DefaultDeliveryTimeout)
+	}
 
 	l := &m.AgentConfig.LLMs
 	if l.Evaluation == "" {
@@ -64,6 +103,18 @@ func (m *Manifest) ApplyDefaults() {
 		}
 		if c.Variables[i].Scope == "" {
 			c.Variables[i].Scope = ScopeSession
+		}
+	}
+	for i := range c.Routines {
+		a := c.Routines[i].Autonomous
+		if a == nil {
+			continue
+		}
+		if a.TimeoutSeconds == 0 {
+			a.TimeoutSeconds = DefaultRunTimeoutSeconds
+		}
+		if a.MaxAttempts == 0 {
+			a.MaxAttempts = DefaultMaxAttempts
 		}
 	}
 }

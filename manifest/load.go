@@ -96,7 +96,7 @@ func Parse(data []byte, opts ...Option) (*Manifest, error) {
 	}
 
 	p := &problems{}
-	t := parseTree(data, o.lookupEnv, p)
+	t := parseTree(data, dir, o.lookupEnv, p)
 	if t == nil {
 		return nil, p.err()
 	}
@@ -119,6 +119,7 @@ func Parse(data []byte, opts ...Option) (*Manifest, error) {
 	if sp := m.AgentConfig.Context.SystemPrompt; sp != nil && sp.File != "" {
 		sp.Text = sem.promptText
 	}
+	recordRoutineSources(m, t)
 	rt := &m.AgentConfig.Runtime
 	rt.LogLevel = logLevels[strings.ToLower(rt.LogLevel)]
 	m.ApplyDefaults()

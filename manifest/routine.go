@@ -19,10 +19,38 @@ type Routine struct {
 	// Autonomous makes the routine triggerable over HTTP with typed input.
 	Autonomous *Autonomous `json:"autonomous,omitempty"`
 
-	// File is the file the routine was read from, relative to the
-	// manifest; empty for an inline routine.
+	// File is the file the routine was read from, as the manifest's
+	// context.routines entry names it (relative to [Manifest.Dir] unless
+	// absolute); empty for an inline routine.
 	File string `json:"-"`
 }
+
+// Node returns the node with the given id, or nil.
+func (r *Routine) Node(id string) *Node {
+	for i := range r.Nodes {
+		if r.Nodes[i].ID == id {
+			return &r.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// Node kinds, as [Node.Kind] returns them.
+const (
+	NodeChat  = "chat"
+	NodeTool  = "tool"
+	NodeThink = "think"
+	NodeRoute = "route"
+)
+
+// Tool references that the manifest package resolves itself.
+const (
+	// BuiltinNamespace is the namespace of the tools built into agentry.
+	BuiltinNamespace = "built-in"
+	// EmitOutputTool ends an autonomous run with its output. Every
+	// terminal node of an autonomous routine lists it.
+	EmitOutputTool = "built-in:emit_output"
+)
 
 // Node is one step of a routine. Exactly one kind is set: chat
 // (ChatState), tool (Tools and ToolInstruction), think (Think and
@@ -40,8 +68,27 @@ type Node struct {
 	Think        string          `json:"think,omitempty"`
 	OutputSchema json.RawMessage `json:"output_schema,omitempty" jsonschema:"type=object"`
 	// Transitions lead to the next node; a node without transitions ends
-	// the routine.
+	// the routine. At most one transition has no condition.
 	Transitions []Transition `json:"transitions,omitempty"`
+
+	// toolLines holds the source line of each entry of Tools, for
+	// [Manifest.ToolReferences]; nil for a node built in code.
+	toolLines []int
+}
+
+// Kind returns the node's kind: [NodeChat], [NodeTool], [NodeThink] or
+// [NodeRoute]. For a node that sets the fields of several kinds, which
+// loading rejects, the first of chat, tool and think wins.
+func (n *Node) Kind() string {
+	switch {
+	case n.ChatState != "":
+		return NodeChat
+	case len(n.Tools) > 0 || n.ToolInstruction != "":
+		return NodeTool
+	case n.Think != "" || len(n.OutputSchema) > 0:
+		return NodeThink
+	}
+	return NodeRoute
 }
 
 // Transition leads to node To when Condition holds, or always when
@@ -108,10 +155,11 @@ type OutboundAuth struct {
 // Delivery is the runtime.delivery block: how callbacks and event webhooks
 // are retried.
 type Delivery struct {
-	// RetrySchedule is the wait before each attempt after the first. Default:
-	// 5s, 5m, 30m, 2h, 5h, 10h, 10h; each wait gets up to 20% jitter.
-	RetrySchedule []Duration `json:"retry_schedule,omitempty"`
-	// Timeout bounds each attempt. Default 15s.
+	// RetrySchedule is the wait before each attempt after the first: 1 to
+	// 20 entries of at most 48h. Default: [DefaultRetrySchedule]. Each wait
+	// gets up to 20% jitter.
+	RetrySchedule []Duration `json:"retry_schedule,omitempty" jsonschema:"minItems=1,maxItems=20"`
+	// Timeout bounds each attempt: more than 0, at most 5m. Default 15s.
 	Timeout Duration `json:"timeout,omitempty"`
 }
 

@@ -19,7 +19,9 @@ const schemaURL = "agentry-manifest.schema.json"
 // Schema returns the JSON Schema (draft 2020-12) of the manifest format as
 // indented JSON. It is generated from the Go types: property names follow
 // their `json` tags and every object rejects keys it does not declare.
-// Editors can use it for completion; [Load] validates against it. The
+// Editors can use it for completion; [Load] validates against it after
+// replacing each routine file path with the file's routine, so an entry
+// of context.routines is a string here and a routine object there. The
 // checks that need more than one value, files or the environment (see
 // [Load]) are not part of the schema.
 func Schema() []byte {
@@ -41,21 +43,46 @@ var schemaJSON = sync.OnceValue(func() []byte {
 	return b
 })
 
-// schemaTree is the generated schema decoded into generic JSON values, used
-// to find the sub-schema behind a validation error or a YAML path.
+// JSONSchemaExtend lets each context.routines entry of the generated
+// schema be the path of a routine file as well as a routine.
+func (Context) JSONSchemaExtend(s *jsonschema.Schema) {
+	p, ok := s.Properties.Get("routines")
+	if !ok || p.Items == nil {
+		return
+	}
+	p.Items = &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
+		{Type: "string", Description: "path of a YAML file that holds one routine, relative to the manifest"},
+		p.Items,
+	}}
+}
+
+// schemaTree is the schema that [Load] validates against, decoded into
+// generic JSON values, used to find the sub-schema behind a validation
+// error or a YAML path. It is the generated schema with routine entries
+// narrowed to routine objects, because routine files are read before
+// validation; a string left in the list is a file that failed to load.
 var schemaTree = sync.OnceValue(func() map[string]any {
 	var tree map[string]any
 	if err := json.Unmarshal(schemaJSON(), &tree); err != nil {
 		panic(fmt.Sprintf("manifest: decode generated schema: %v", err))
 	}
+	routines, _ := schemaAtIn(tree, "/$defs/Context/properties/routines").(map[string]any)
+	if routines == nil {
+		panic("manifest: generated schema has no context.routines")
+	}
+	routines["items"] = map[string]any{"$ref": "#/$defs/Routine"}
 	return tree
 })
 
-// compiledSchema is the validator for the generated schema, compiled once.
+// compiledSchema is the validator for [schemaTree], compiled once.
 var compiledSchema = sync.OnceValue(func() *validator.Schema {
+	data, err := json.Marshal(schemaTree())
+	if err != nil {
+		panic(fmt.Sprintf("manifest: encode schema: %v", err))
+	}
 	c := validator.NewCompiler()
 	c.Draft = validator.Draft2020
-	if err := c.AddResource(schemaURL, bytes.NewReader(schemaJSON())); err != nil {
+	if err := c.AddResource(schemaURL, bytes.NewReader(data)); err != nil {
 		panic(fmt.Sprintf("manifest: add generated schema: %v", err))
 	}
 	s, err := c.Compile(schemaURL)
@@ -103,10 +130,16 @@ func deref(sch map[string]any) map[string]any {
 	return sch
 }
 
-// schemaAt returns the sub-schema of the generated schema at a JSON
-// pointer, or nil.
+// schemaAt returns the sub-schema of [schemaTree] at a JSON pointer, or
+// nil.
 func schemaAt(ptr string) map[string]any {
-	var v any = schemaTree()
+	m, _ := schemaAtIn(schemaTree(), ptr).(map[string]any)
+	return m
+}
+
+// schemaAtIn returns the value at a JSON pointer inside doc, or nil.
+func schemaAtIn(doc map[string]any, ptr string) any {
+	var v any = doc
 	if ptr != "" {
 		for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
 			tok = unescapePointer(tok)
@@ -124,8 +157,7 @@ func schemaAt(ptr string) map[string]any {
 			}
 		}
 	}
-	m, _ := v.(map[string]any)
-	return m
+	return v
 }
 
 // schemaType returns the single "type" of sch, or "".

@@ -3,6 +3,8 @@ package manifest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"os"
@@ -47,8 +49,12 @@ func checkSemantics(t *tree, dir string, p *problems) semantics {
 	c.logLevel()
 	c.signingSecret()
 	c.models()
+	c.eventWebhook()
+	c.outbound()
+	c.delivery()
 	c.systemPrompt()
 	c.variables()
+	c.routines()
 	return c.out
 }
 
@@ -80,13 +86,24 @@ func (c *checker) logLevel() {
 	}
 }
 
-// signingSecret checks the Standard Webhooks form: "whsec_" and the key in
-// base64. The value never appears in the message.
+// signingSecret checks runtime.signing_secret and every entry of
+// runtime.previous_signing_secrets.
 func (c *checker) signingSecret() {
-	s, ptr, ok := c.str("agent_config", "runtime", "signing_secret")
-	if !ok {
-		return
+	if s, ptr, ok := c.str("agent_config", "runtime", "signing_secret"); ok {
+		c.whsec(ptr, s)
 	}
+	v, ptr, _ := c.t.lookup("agent_config", "runtime", "previous_signing_secrets")
+	list, _ := v.([]any)
+	for i, item := range list {
+		if s, ok := item.(string); ok {
+			c.whsec(ptr+"/"+strconv.Itoa(i), s)
+		}
+	}
+}
+
+// whsec checks the Standard Webhooks secret form: "whsec_" and the key in
+// base64. The value never appears in the message.
+func (c *checker) whsec(ptr, s string) {
 	key, isWhsec := strings.CutPrefix(s, "whsec_")
 	raw, err := base64.StdEncoding.DecodeString(key)
 	if !isWhsec || err != nil || len(raw) == 0 {
@@ -212,21 +229,52 @@ func (c *checker) script(users []string) {
 // regularFile reports a path (relative to the manifest) that is not an
 // existing regular file, and returns its resolved path.
 func (c *checker) regularFile(ptr, name string) (string, bool) {
-	path := resolvePath(c.dir, name)
+	path, err := checkFile(c.dir, name)
+	if err != nil {
+		c.report(ptr, "%v", err)
+		return path, false
+	}
+	return path, true
+}
+
+// checkFile resolves name against dir and returns an error unless it is a
+// regular file of at most [MaxSize] bytes.
+func checkFile(dir, name string) (string, error) {
+	path := resolvePath(dir, name)
 	info, err := os.Stat(path)
 	switch {
 	case err != nil && os.IsNotExist(err):
-		c.report(ptr, "file %s not found (relative paths start at %s)", path, c.dir)
+		return path, fmt.Errorf("file %s not found (relative paths start at %s)", path, dir)
 	case err != nil:
-		c.report(ptr, "cannot read file %s: %v", path, err)
+		return path, fmt.Errorf("cannot read file %s: %w", path, err)
 	case !info.Mode().IsRegular():
-		c.report(ptr, "%s is not a regular file", path)
+		return path, fmt.Errorf("%s is not a regular file", path)
 	case info.Size() > MaxSize:
-		c.report(ptr, "file %s is %d bytes; the limit is %d", path, info.Size(), MaxSize)
-	default:
-		return path, true
+		return path, fmt.Errorf("file %s is %d bytes; the limit is %d", path, info.Size(), MaxSize)
 	}
-	return path, false
+	return path, nil
+}
+
+// readFile reads the file that name (relative to dir) names, within the
+// limits of [checkFile].
+func readFile(dir, name string) ([]byte, error) {
+	path, err := checkFile(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read file %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read file %s: %w", path, err)
+	}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("file %s is over %d bytes", path, MaxSize)
+	}
+	return data, nil
 }
 
 // systemPrompt checks that exactly one of text and file is set and reads

@@ -51,6 +51,9 @@ type tree struct {
 	// expanded holds the pointers of strings that contained a variable
 	// reference, to explain type errors about them.
 	expanded map[string]bool
+	// routineFiles maps the index of each context.routines entry read
+	// from a file to the file's name as written.
+	routineFiles map[int]string
 }
 
 func (t *tree) path(ptr string) string { return t.locs[ptr].path }
@@ -111,28 +114,49 @@ func unescapePointer(s string) string {
 // yamlErrorLine matches the messages of go.yaml.in/yaml/v3 parse errors.
 var yamlErrorLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// addYAMLError records a YAML syntax error with its line.
-func addYAMLError(p *problems, err error) {
+// addYAMLError records a YAML syntax error at display path with its line.
+func addYAMLError(p *problems, path string, err error) {
 	msg := err.Error()
 	if m := yamlErrorLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		p.add("", line, "invalid YAML: %s", m[2])
+		p.add(path, line, "invalid YAML: %s", m[2])
 		return
 	}
-	p.add("", 0, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+	p.add(path, 0, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
 // parseTree parses data as one YAML document and converts it, expanding
-// variables in string values. It returns nil when the document cannot be
-// converted at all; p then holds the reason.
-func parseTree(data []byte, env func(string) (string, bool), p *problems) *tree {
+// variables in string values and reading the routine files it names
+// relative to dir. It returns nil when the document cannot be converted at
+// all; p then holds the reason.
+func parseTree(data []byte, dir string, env func(string) (string, bool), p *problems) *tree {
+	doc := parseDocument(data, "", "manifest", p)
+	if doc == nil {
+		return nil
+	}
+	c := &converter{p: p, env: env, locs: map[string]loc{}, expanded: map[string]bool{}, active: map[*yaml.Node]bool{}}
+	root := c.convert(doc, schemaTree(), "", "", 0, true)
+	t := &tree{root: root, locs: c.locs, expanded: c.expanded}
+	if !c.overflow {
+		t.routineFiles = c.spliceRoutines(root, dir)
+	}
+	if c.overflow {
+		return nil
+	}
+	return t
+}
+
+// parseDocument parses data, which must hold exactly one YAML document,
+// and returns the document's root node, or nil after reporting the
+// problem at display path. The word what names the document in messages.
+func parseDocument(data []byte, path, what string, p *problems) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.add("", 0, "the manifest is empty")
+			p.add(path, 0, "the %s is empty", what)
 		} else {
-			addYAMLError(p, err)
+			addYAMLError(p, path, err)
 		}
 		return nil
 	}
@@ -140,23 +164,17 @@ func parseTree(data []byte, env func(string) (string, bool), p *problems) *tree 
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		addYAMLError(p, err)
+		addYAMLError(p, path, err)
 		return nil
 	case len(next.Content) > 0:
-		p.add("", next.Line, "a second YAML document starts here; put the whole manifest in one document")
+		p.add(path, next.Line, "a second YAML document starts here; put the whole %s in one document", what)
 		return nil
 	}
 	if len(doc.Content) == 0 {
-		p.add("", 0, "the manifest is empty")
+		p.add(path, 0, "the %s is empty", what)
 		return nil
 	}
-
-	c := &converter{p: p, env: env, locs: map[string]loc{}, expanded: map[string]bool{}, active: map[*yaml.Node]bool{}}
-	root := c.convert(doc.Content[0], schemaTree(), "", "", 0, true)
-	if c.overflow {
-		return nil
-	}
-	return &tree{root: root, locs: c.locs, expanded: c.expanded}
+	return doc.Content[0]
 }
 
 // converter turns yaml.Node trees into JSON values.

@@ -87,6 +87,10 @@ func addSchemaViolation(t *tree, e *validator.ValidationError, p *problems) {
 		p.addOnce(path, line, "must be at least %v", sch["minimum"])
 	case "maximum":
 		p.addOnce(path, line, "must be at most %v", sch["maximum"])
+	case "minItems":
+		p.addOnce(path, line, "must list at least %v entries", sch["minItems"])
+	case "maxItems":
+		p.addOnce(path, line, "must list at most %v entries", sch["maxItems"])
 	default:
 		p.addOnce(path, line, "%s", e.Message)
 	}
