@@ -58,8 +58,8 @@ type Run struct {
 	Attempts    int
 	MaxAttempts int
 	// Timeout is the routine's time limit for one run, counted from
-	// StartedAt; 0 means none. It is set at creation because the store
-	// does not know the routine.
+	// StartedAt, or 0 for none. The caller sets it at creation because the
+	// store does not know the routine.
 	Timeout time.Duration
 	// Deadline is when the run times out: StartedAt plus Timeout, set at
 	// its first claim. It stays zero when Timeout is 0.
@@ -174,8 +174,8 @@ type Runs interface {
 	// no longer holds the callback.
 	RecordCallback(ctx context.Context, c CallbackClaim, o CallbackOutcome) (Run, error)
 	// RedeliverCallback makes an ended run's callback due now with its
-	// attempts reset; it returns ErrConflict for a run that has not ended
-	// or has no callback URL and ErrNotFound for an unknown id.
+	// attempts reset. It returns ErrConflict for a run that has not ended
+	// or has no callback URL, and ErrNotFound for an unknown id.
 	RedeliverCallback(ctx context.Context, id string) (Run, error)
 }
 

@@ -34,6 +34,7 @@ type Store interface {
 	Sessions
 	Events
 	Turns
+	Runs
 
 	// Notifier returns the notifier that Append wakes. It is the same value
 	// for the store's whole life.

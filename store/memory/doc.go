@@ -1,10 +1,10 @@
 // Package memory is a [store.Store] that keeps everything in process memory.
 //
-// A restart loses everything: customers, sessions, events and leases. Use
-// it for development, tests and single-process deployments where losing
-// history on restart is acceptable; use a durable store otherwise. Leases
-// and the [store.Notifier] work within this one process only, so replicas
-// cannot share a memory store.
+// A restart loses everything: customers, sessions, events, runs and
+// leases. Use it for development, tests and single-process deployments
+// where losing history on restart is acceptable; use a durable store
+// otherwise. Leases and the [store.Notifier] work within this one process
+// only, so replicas cannot share a memory store.
 //
 // A [Store] is safe for concurrent use. Locking has two levels, so
 // sessions do not contend with each other:
@@ -18,4 +18,11 @@
 //
 // Code that needs both takes the store-wide lock first. Appends wake
 // waiters after the session lock is released.
+//
+// Runs have a lock of their own, separate from both. Queued runs, leased
+// runs and pending callbacks each sit in a min-heap, so ClaimRun and
+// ClaimCallback cost O(log n) in the number of runs instead of a scan.
+// ClaimRun, CompleteRun, CancelRun, RecordCallback and RedeliverCallback
+// wake the waiters of each run they change, on [store.RunTopic], after
+// the lock is released.
 package memory

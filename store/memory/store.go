@@ -22,6 +22,10 @@ type Store struct {
 	pendingMu sync.Mutex
 	pending   map[*sessionEntry]struct{}
 
+	// runs has its own lock and is never locked together with mu or a
+	// session's lock.
+	runs *runTable
+
 	mu        sync.RWMutex
 	customers map[string]*store.Customer
 	sessions  map[string]*sessionEntry
@@ -52,6 +56,7 @@ func New(opts ...Option) *Store {
 		now:        time.Now,
 		notifier:   NewNotifier(),
 		pending:    make(map[*sessionEntry]struct{}),
+		runs:       newRunTable(),
 		customers:  make(map[string]*store.Customer),
 		sessions:   make(map[string]*sessionEntry),
 		deleted:    make(map[string]struct{}),
@@ -63,7 +68,8 @@ func New(opts ...Option) *Store {
 	return s
 }
 
-// Notifier returns the notifier that Append and CompleteTurn wake.
+// Notifier returns the notifier that Append, CompleteTurn and the run
+// methods wake. Run waiters subscribe to [store.RunTopic].
 func (s *Store) Notifier() store.Notifier { return s.notifier }
 
 // Ping returns ErrClosed after Close and nil otherwise.
