@@ -44,12 +44,18 @@ func demoOutput(c *call) output {
 
 	var parts []string
 	greets := isGreeting(words)
+	introduced := introducedName(user)
 	if greets || !c.hasAIMessage() {
-		parts = append(parts, greeting(name))
+		if introduced != "" {
+			// "Nice to meet you, <name>." follows, so the name is not repeated.
+			parts = append(parts, greeting(""))
+		} else {
+			parts = append(parts, greeting(name))
+		}
 	}
 	switch {
-	case introducedName(user) != "":
-		parts = append(parts, fmt.Sprintf("Nice to meet you, %s.", introducedName(user)))
+	case introduced != "":
+		parts = append(parts, fmt.Sprintf("Nice to meet you, %s.", introduced))
 	case asksName(lower):
 		if name != "" {
 			parts = append(parts, fmt.Sprintf("Your name is %s.", name))

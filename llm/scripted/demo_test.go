@@ -26,6 +26,8 @@ func TestDemoText(t *testing.T) {
 			human("first"), ai("ok"), human("second"),
 		}, []string{`You said: "second".`, `Before that you said: "first".`}, []string{"Hello"}},
 		{"learns the name", []llms.MessageContent{human("hi"), ai("Hello!"), human("My name is Grace Hopper.")}, []string{"Nice to meet you, Grace Hopper."}, nil},
+		{"first reply introduces name once", []llms.MessageContent{human("Hi, my name is Ada.")},
+			[]string{"Hello! Nice to meet you, Ada."}, []string{"Hello, Ada"}},
 		{"name before and", []llms.MessageContent{human("hi"), ai("Hello!"), human("My name is Ada and my order number is 4711.")},
 			[]string{"Nice to meet you, Ada."}, []string{"Ada and"}},
 		{"thanks with name", []llms.MessageContent{
