@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +57,9 @@ type APIError struct {
 	Code    string
 	Message string
 	Details []wire.FieldDetail
+	// RetryAfter is the wait the server requested in a Retry-After header
+	// (with a 429 or 503), or zero when it sent none.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -119,7 +124,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 func readAPIError(resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var body wire.ErrorBody
-	ae := &APIError{StatusCode: resp.StatusCode}
+	ae := &APIError{StatusCode: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	if json.Unmarshal(data, &body) == nil && body.Error.Code != "" {
 		ae.Code, ae.Message, ae.Details = body.Error.Code, body.Error.Message, body.Error.Details
 	} else {
@@ -127,6 +132,24 @@ func readAPIError(resp *http.Response) error {
 		ae.Message = strings.TrimSpace(string(data))
 	}
 	return ae
+}
+
+// parseRetryAfter reads a Retry-After value given in seconds or as an HTTP
+// date. It returns zero for an empty, invalid or past value.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		// Clamp before multiplying, so a huge value cannot overflow.
+		secs = min(max(secs, 0), int64(math.MaxInt64/time.Second))
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // OpenSession opens a session, or returns the existing one when req.ID

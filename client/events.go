@@ -10,18 +10,24 @@ import (
 	"github.com/agentry/agentry/transport/wire"
 )
 
-// Retry delays of Events after a failed request.
+// Retry delays of Events after a failed request. The delay doubles from
+// minRetryDelay up to maxRetryDelay. A longer Retry-After of the server
+// is honoured up to maxRetryAfter.
 const (
 	minRetryDelay = 200 * time.Millisecond
 	maxRetryDelay = 5 * time.Second
+	maxRetryAfter = time.Minute
 )
 
 // Events yields the session's events in offset order, starting at offset
 // from, for as long as the caller keeps iterating and ctx lasts. It
 // long-polls with o and, after a dropped connection or a 5xx or 429
 // response, retries from the offset after the last event it yielded, so no
-// event is lost or repeated. Other errors (a 404 for a deleted session, a
-// 401) are yielded once and end the sequence.
+// event is lost or repeated. Between retries it waits 200ms, doubling up
+// to 5s, or as long as a Retry-After header requests, up to a minute.
+// Other errors (a 404 for a deleted session, a 401) are yielded once and
+// end the sequence. When ctx ends, the sequence ends without an error, so
+// check ctx.Err() after the loop when the reason matters.
 //
 //	for ev, err := range c.Events(ctx, id, 0, client.PollOptions{}) {
 //		if err != nil {
@@ -42,9 +48,11 @@ func (c *Client) Events(ctx context.Context, sessionID string, from int64, o Pol
 					yield(wire.Event{}, err)
 					return
 				}
+				timer := time.NewTimer(retryWait(err, delay))
 				select {
-				case <-time.After(delay):
+				case <-timer.C:
 				case <-ctx.Done():
+					timer.Stop()
 					return
 				}
 				delay = min(delay*2, maxRetryDelay)
@@ -59,6 +67,16 @@ func (c *Client) Events(ctx context.Context, sessionID string, from int64, o Pol
 			from = page.NextOffset
 		}
 	}
+}
+
+// retryWait returns how long to wait before retrying after err: delay,
+// or the server's longer Retry-After, at most maxRetryAfter.
+func retryWait(err error, delay time.Duration) time.Duration {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.RetryAfter > delay {
+		return min(ae.RetryAfter, maxRetryAfter)
+	}
+	return delay
 }
 
 // retryable reports whether a failed poll is worth repeating: a transport
