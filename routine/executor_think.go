@@ -1,0 +1,130 @@
+package routine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tmc/langchaingo/llms"
+
+	"github.com/agentry/agentry/llm"
+	"github.com/agentry/agentry/manifest"
+)
+
+// think runs a think node: the evaluation model answers the node's
+// instruction with JSON that must validate against the node's output
+// schema, and the answer becomes the node's output.
+func (x *Executor) think(ctx context.Context, r *Routine, n *manifest.Node, st *State) error {
+	s := r.think[n.ID]
+	if s == nil {
+		return failf(CodeInternalError, "routine %q: think node %q has no compiled output schema", r.ID(), n.ID)
+	}
+	prompt := fmt.Sprintf("Node %q (think).\n\nTask: %s\n\n%s\n\n"+
+		"Answer with one JSON value that validates against this JSON Schema, and nothing else: no prose, no code fence.\n"+
+		"JSON Schema:\n%s",
+		n.ID, strings.TrimSpace(n.Think), contextBlock(st), compactJSON(s.raw))
+	msgs := []llms.MessageContent{x.systemMessage(r), llms.TextParts(llms.ChatMessageTypeHuman, prompt)}
+	out, err := x.askJSON(ctx, msgs, s, fmt.Sprintf("routine %q: think node %q", r.ID(), n.ID))
+	if err != nil {
+		return err
+	}
+	st.Outputs[n.ID] = out
+	return nil
+}
+
+// askJSON calls the evaluation model until a reply holds one JSON value
+// that s accepts. A rejected reply
+// is answered with the problems found, and the model tries again, up to
+// MaxIterations calls in all. The JSON is returned compacted, with its
+// number literals as written. what names the call in errors.
+//
+// The answer is requested in the prompt and checked afterwards, without
+// a provider's JSON mode, because the langchaingo v0.1.14 Anthropic
+// client ignores llms.WithJSONMode.
+func (x *Executor) askJSON(ctx context.Context, msgs []llms.MessageContent, s *schema, what string) (json.RawMessage, error) {
+	model := x.evaluation()
+	if model == nil {
+		return nil, failf(CodeInternalError, "%s: the executor has no model: set Executor.Chat", what)
+	}
+	var problems []Violation
+	for range x.maxIterations() {
+		resp, err := model.GenerateContent(ctx, msgs)
+		if err != nil {
+			return nil, modelFailure(ctx, what, err)
+		}
+		text := llm.Flatten(resp).Text
+		raw, v, err := extractJSON(text)
+		if err != nil {
+			problems = []Violation{{Path: "", Message: "the reply holds no JSON value: " + err.Error()}}
+		} else {
+			problems = s.validateValue(v)
+			if len(problems) == 0 {
+				return compactJSON(raw), nil
+			}
+		}
+		if strings.TrimSpace(text) != "" {
+			msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeAI, text))
+		}
+		msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeHuman,
+			"Your answer is not valid: "+formatViolations(problems)+
+				".\nAnswer again with only the corrected JSON value."))
+	}
+	return nil, failf(CodeIterationLimit, "%s: no valid JSON answer after %d model calls; the last answer had these problems: %s",
+		what, x.maxIterations(), formatViolations(problems))
+}
+
+// extractJSON finds the JSON value in a model's reply: the whole reply,
+// the content of a ``` code fence, or else the first object or array in
+// the text. It returns the value's text and the value decoded with
+// UseNumber.
+func extractJSON(text string) (json.RawMessage, any, error) {
+	t := strings.TrimSpace(text)
+	if t == "" {
+		return nil, nil, errors.New("the reply is empty")
+	}
+	if v, err := decodeJSON([]byte(t)); err == nil {
+		return json.RawMessage(t), v, nil
+	}
+	if fenced, ok := fenceContent(t); ok {
+		if v, err := decodeJSON([]byte(fenced)); err == nil {
+			return json.RawMessage(fenced), v, nil
+		}
+		t = fenced
+	}
+	start := strings.IndexAny(t, "{[")
+	if start < 0 {
+		return nil, nil, errors.New("found no '{' or '['")
+	}
+	dec := json.NewDecoder(strings.NewReader(t[start:]))
+	dec.UseNumber()
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, nil, err
+	}
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, v, nil
+}
+
+// fenceContent returns the text inside the first ``` code fence of t,
+// without the fence's language tag.
+func fenceContent(t string) (string, bool) {
+	_, after, ok := strings.Cut(t, "```")
+	if !ok {
+		return "", false
+	}
+	// The rest of the opening line is the language tag, such as "json".
+	nl := strings.IndexByte(after, '\n')
+	if nl < 0 {
+		return "", false
+	}
+	body, _, ok := strings.Cut(after[nl+1:], "```")
+	if !ok {
+		return "", false
+	}
+	return strings.TrimSpace(body), true
+}
