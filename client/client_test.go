@@ -190,7 +190,7 @@ func TestUpdateSession(t *testing.T) {
 
 	bad := "sometimes"
 	_, err = c.UpdateSession(ctx, sess.ID, wire.PatchSessionRequest{Mode: &bad})
-	if ae := apiError(t, err); ae.StatusCode != http.StatusUnprocessableEntity || len(ae.Details) != 1 || ae.Details[0].Path != "mode" {
+	if ae := apiError(t, err); ae.StatusCode != http.StatusUnprocessableEntity || len(ae.Details) != 1 || ae.Details[0].Path != "/mode" {
 		t.Errorf("invalid mode: %v, want 422 with a detail on mode", err)
 	}
 	_, err = c.UpdateSession(ctx, "no-such-session", wire.PatchSessionRequest{Mode: &manual})
@@ -339,7 +339,7 @@ func TestAPIErrorValidation(t *testing.T) {
 			t.Errorf("detail %q has no message", d.Path)
 		}
 	}
-	wantPaths := []string{"id", "customer_id", "mode", "webhook_url"}
+	wantPaths := []string{"/id", "/customer_id", "/mode", "/webhook_url"}
 	if !reflect.DeepEqual(paths, wantPaths) {
 		t.Errorf("detail paths = %q, want %q", paths, wantPaths)
 	}

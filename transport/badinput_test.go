@@ -30,19 +30,19 @@ func TestBadInput(t *testing.T) {
 			map[string]string{"Authorization": "Bearer " + testKey, "Content-Type": "text/plain"}, 415, wire.CodeUnsupportedMediaType, ""},
 		{"missing content type", "POST", "/sessions/s1/messages", `{"text":"hi"}`,
 			map[string]string{"Authorization": "Bearer " + testKey}, 415, wire.CodeUnsupportedMediaType, ""},
-		{"empty message", "POST", "/sessions/s1/messages", `{"text":""}`, json, 422, wire.CodeValidationFailed, "text"},
-		{"whitespace message", "POST", "/sessions/s1/messages", `{"text":"  \n\t "}`, json, 422, wire.CodeValidationFailed, "text"},
+		{"empty message", "POST", "/sessions/s1/messages", `{"text":""}`, json, 422, wire.CodeValidationFailed, "/text"},
+		{"whitespace message", "POST", "/sessions/s1/messages", `{"text":"  \n\t "}`, json, 422, wire.CodeValidationFailed, "/text"},
 		{"empty body", "POST", "/sessions/s1/messages", ``, json, 400, wire.CodeInvalidJSON, ""},
-		{"wrong field type", "POST", "/sessions/s1/messages", `{"text": 5}`, json, 422, wire.CodeValidationFailed, "text"},
-		{"unknown field", "POST", "/sessions/s1/messages", `{"txt": "hi"}`, json, 422, wire.CodeValidationFailed, "txt"},
-		{"bad source", "POST", "/sessions/s1/messages", `{"text":"hi","source":"bot"}`, json, 422, wire.CodeValidationFailed, "source"},
+		{"wrong field type", "POST", "/sessions/s1/messages", `{"text": 5}`, json, 422, wire.CodeValidationFailed, "/text"},
+		{"unknown field", "POST", "/sessions/s1/messages", `{"txt": "hi"}`, json, 422, wire.CodeValidationFailed, "/txt"},
+		{"bad source", "POST", "/sessions/s1/messages", `{"text":"hi","source":"bot"}`, json, 422, wire.CodeValidationFailed, "/source"},
 		{"message to unknown session", "POST", "/sessions/nope/messages", `{"text":"hi"}`, json, 404, wire.CodeNotFound, ""},
 		{"unknown session", "GET", "/sessions/nope", nil, json, 404, wire.CodeNotFound, ""},
 		{"events of unknown session", "GET", "/sessions/nope/events?wait=0", nil, json, 404, wire.CodeNotFound, ""},
 		{"invalid session id", "GET", "/sessions/" + strings.Repeat("x", 65), nil, json, 400, wire.CodeInvalidParameter, ""},
-		{"invalid id in body", "POST", "/sessions", `{"id":"has space"}`, json, 422, wire.CodeValidationFailed, "id"},
-		{"several invalid fields", "POST", "/sessions", `{"id":"a b","mode":"auto-ish","webhook_url":"ftp://x"}`, json, 422, wire.CodeValidationFailed, "webhook_url"},
-		{"bad mode", "POST", "/sessions", `{"mode":"robot"}`, json, 422, wire.CodeValidationFailed, "mode"},
+		{"invalid id in body", "POST", "/sessions", `{"id":"has space"}`, json, 422, wire.CodeValidationFailed, "/id"},
+		{"several invalid fields", "POST", "/sessions", `{"id":"a b","mode":"auto-ish","webhook_url":"ftp://x"}`, json, 422, wire.CodeValidationFailed, "/webhook_url"},
+		{"bad mode", "POST", "/sessions", `{"mode":"robot"}`, json, 422, wire.CodeValidationFailed, "/mode"},
 		{"negative min_offset", "GET", "/sessions/s1/events?min_offset=-1", nil, json, 400, wire.CodeInvalidParameter, ""},
 		{"non-numeric min_offset", "GET", "/sessions/s1/events?min_offset=abc", nil, json, 400, wire.CodeInvalidParameter, ""},
 		{"huge min_offset", "GET", "/sessions/s1/events?min_offset=99999999999999999999", nil, json, 400, wire.CodeInvalidParameter, ""},
@@ -93,7 +93,7 @@ func TestSeveralFieldsReportedTogether(t *testing.T) {
 	e := setup(t, demoManifest, "")
 	r := e.do("POST", "/sessions", `{"id":"a b","customer_id":"c d","mode":"x","webhook_url":"nope"}`)
 	apiErr := r.errorCode(t)
-	for _, f := range []string{"id", "customer_id", "mode", "webhook_url"} {
+	for _, f := range []string{"/id", "/customer_id", "/mode", "/webhook_url"} {
 		if !hasDetail(apiErr, f) {
 			t.Errorf("details %+v lack %q", apiErr.Details, f)
 		}

@@ -134,10 +134,10 @@ func jsonError(err error) *apiError {
 			return &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON,
 				message: fmt.Sprintf("the body must be a JSON object, not %s", ute.Value)}
 		}
-		return invalid(wire.FieldDetail{Path: path, Message: fmt.Sprintf("must be %s, not %s", jsonTypeName(ute.Type.String()), ute.Value)})
+		return invalid(wire.FieldDetail{Path: "/" + strings.ReplaceAll(path, ".", "/"), Message: fmt.Sprintf("must be %s, not %s", jsonTypeName(ute.Type.String()), ute.Value)})
 	}
 	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return invalid(wire.FieldDetail{Path: strings.Trim(msg, `"`), Message: "unknown field"})
+		return invalid(wire.FieldDetail{Path: "/" + strings.Trim(msg, `"`), Message: "unknown field"})
 	}
 	return &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body is not valid JSON: " + err.Error()}
 }

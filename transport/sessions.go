@@ -28,15 +28,15 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	var details []wire.FieldDetail
 	if req.ID != "" && !idPattern.MatchString(req.ID) {
-		details = append(details, wire.FieldDetail{Path: "id", Message: idRule})
+		details = append(details, wire.FieldDetail{Path: "/id", Message: idRule})
 	}
 	if req.CustomerID != "" && !idPattern.MatchString(req.CustomerID) {
-		details = append(details, wire.FieldDetail{Path: "customer_id", Message: idRule})
+		details = append(details, wire.FieldDetail{Path: "/customer_id", Message: idRule})
 	}
 	if req.Mode != "" && req.Mode != store.ModeAuto && req.Mode != store.ModeManual {
-		details = append(details, wire.FieldDetail{Path: "mode", Message: `must be "auto" or "manual"`})
+		details = append(details, wire.FieldDetail{Path: "/mode", Message: `must be "auto" or "manual"`})
 	}
-	if d := checkWebhookURL("webhook_url", req.WebhookURL); d != nil {
+	if d := checkWebhookURL("/webhook_url", req.WebhookURL); d != nil {
 		details = append(details, *d)
 	}
 	if len(details) > 0 {
@@ -130,10 +130,10 @@ func (s *Server) patchSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	var details []wire.FieldDetail
 	if req.Mode != nil && *req.Mode != store.ModeAuto && *req.Mode != store.ModeManual {
-		details = append(details, wire.FieldDetail{Path: "mode", Message: `must be "auto" or "manual"`})
+		details = append(details, wire.FieldDetail{Path: "/mode", Message: `must be "auto" or "manual"`})
 	}
 	if req.WebhookURL != nil {
-		if d := checkWebhookURL("webhook_url", *req.WebhookURL); d != nil {
+		if d := checkWebhookURL("/webhook_url", *req.WebhookURL); d != nil {
 			details = append(details, *d)
 		}
 	}
@@ -176,10 +176,10 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	}
 	var details []wire.FieldDetail
 	if strings.TrimSpace(req.Text) == "" {
-		details = append(details, wire.FieldDetail{Path: "text", Message: "must not be empty or only whitespace"})
+		details = append(details, wire.FieldDetail{Path: "/text", Message: "must not be empty or only whitespace"})
 	}
 	if req.Source != "" && req.Source != agent.SourceCustomer && req.Source != agent.SourceHumanAgent {
-		details = append(details, wire.FieldDetail{Path: "source", Message: `must be "customer" or "human_agent"`})
+		details = append(details, wire.FieldDetail{Path: "/source", Message: `must be "customer" or "human_agent"`})
 	}
 	if len(details) > 0 {
 		return invalid(details...)

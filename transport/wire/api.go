@@ -30,8 +30,9 @@ type APIError struct {
 	Details []FieldDetail `json:"details,omitempty"`
 }
 
-// FieldDetail names one invalid field: Path is a JSON pointer or dotted
-// path into the request.
+// FieldDetail names one invalid field. Path is a JSON pointer into the
+// request body ("/text", "/input/applicant/id"), or "" for the body as a
+// whole.
 type FieldDetail struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
