@@ -16,8 +16,10 @@
 //	        api_key: ${OPENAI_API_KEY}
 //
 // [Load] and [Parse] run these steps and report every problem they find
-// in one *[ValidationError], each with its YAML path and line, sorted by
-// line:
+// in one *[ValidationError], each with its YAML path and line: first the
+// manifest's problems, sorted by line, then those of each routine file,
+// which name the file ("agent_config.context.routines[1]
+// (routines/kyc.yaml line 4): ...").
 //
 //  1. Parse the YAML (at most [MaxSize] bytes, one document) into nodes.
 //  2. Convert the nodes into JSON values. A key given twice is an error.
@@ -32,22 +34,48 @@
 //     writes a literal ${. An unset variable without a default is an error
 //     naming it. Because expansion happens after parsing, a variable's
 //     value is always one string and never YAML.
-//  4. Run the checks that need more than one value, files or the
+//  4. Replace each string entry of context.routines with the routine in
+//     the YAML file it names, relative to the manifest's directory. The
+//     file is parsed, converted and expanded as in steps 1 to 3, within
+//     the same value budget, and its values take YAML paths under the
+//     entry.
+//  5. Run the checks that need more than one value, files or the
 //     environment. Model ids are provider/model with a known provider
 //     (anthropic, googleai, ollama, openai, scripted), and the hosted
 //     platform's router model interactive/agent is rejected. A used openai
 //     provider needs an api_key or a base_url, and anthropic and googleai
 //     need an api_key. Scripted models other than scripted/demo need a rule
 //     file in providers.scripted.script. A system_prompt sets exactly one
-//     of text and file, and the file must exist. A signing_secret is
+//     of text and file, and the file must exist. Signing secrets are
 //     "whsec_" and base64. Variable names are unique and default values
 //     match their type. The id, name, api_key, llms.default and prompt
 //     text must not be blank, and log_level is debug, info, warn or error
-//     in any case.
-//  5. Validate against [Schema], the JSON Schema generated from the Go
+//     in any case. The outbound settings are checked as their fields
+//     document. Routines are checked as described below.
+//  6. Validate against [Schema], the JSON Schema generated from the Go
 //     types. Unknown keys are errors, with a suggestion for near misses.
-//  6. Decode into [Manifest], read the system prompt file, lower-case
+//  7. Decode into [Manifest], read the system prompt file, lower-case
 //     log_level and apply the defaults of [Manifest.ApplyDefaults].
+//
+// # Routines
+//
+// Routine ids are unique, and node ids are unique within a routine. The
+// entry and every transition's target name a node of the routine. Each
+// node has exactly one kind ([Node.Kind]): chat (chat_state), tool (tools
+// and an optional tool_instruction), think (think and output_schema, in
+// autonomous routines only) or route (only transitions). At most one
+// transition of a node has no condition. Tool references are
+// "namespace:name". Of the built-in namespace only [EmitOutputTool]
+// exists, and only autonomous routines may use it. Every node without
+// transitions in an autonomous routine is a tool node that lists it.
+// Other namespaces are resolved by the server when it starts, from
+// [Manifest.ToolReferences].
+//
+// An autonomous block needs input_schema and output_schema, and every
+// think node needs an output_schema. Each must compile with
+// [CompileJSONSchema] (JSON Schema draft 2020-12, local references only).
+// A callback_url is an absolute http or https URL whose host
+// [MatchHost] finds in callback_url_allowlist, when that list is set.
 //
 // The keys endpoint, secrets and agent_config.interactive_platform are
 // read only by the hosted Interactive Agents platform. They are accepted

@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -13,7 +15,16 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("id: $${x} ${Y\nname: [\n"))
 	f.Add([]byte(strings.Replace(validYAML, "scripted/demo", "interactive/agent", 1)))
 	f.Add([]byte("? [a]\n: b\n---\nc: d\n"))
+	f.Add([]byte(routinesYAML(refundRoutine + "      - r.yaml\n      - ${V}.yaml\n")))
+	f.Add([]byte(routinesYAML("      - id: r\n        entry: a\n        autonomous: {input_schema: {type: objct}, output_schema: {}}\n" +
+		"        nodes: [{id: a, think: t, output_schema: {$ref: x.json}, transitions: [{to: a}, {to: b}]}]\n")))
 	dir := f.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(kycRoutine), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "1.yaml"), []byte("id: &a [*a]\n"), 0o644); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data, WithDir(dir), env(map[string]string{"V": "1"}))
 		if err == nil && m == nil {

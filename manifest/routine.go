@@ -112,9 +112,10 @@ type Autonomous struct {
 	Instructions string `json:"instructions,omitempty"`
 	// CallbackURL is the default callback of runs whose trigger names none.
 	CallbackURL string `json:"callback_url,omitempty"`
-	// CallbackURLAllowlist lists the host names a callback URL may have:
-	// exact names, or "*.example.com" for any subdomain. Empty allows any
-	// host that the outbound guard allows.
+	// CallbackURLAllowlist lists the hosts a callback URL may have, as
+	// [MatchHost] matches them: host names, "*." and a host name for its
+	// subdomains, or IP addresses, without scheme, port or path. Empty
+	// allows any host that the outbound guard allows.
 	CallbackURLAllowlist []string `json:"callback_url_allowlist,omitempty"`
 	// TimeoutSeconds bounds a run from its start. Default 300.
 	TimeoutSeconds int `json:"timeout_seconds,omitempty" jsonschema:"minimum=1,maximum=86400"`
@@ -126,8 +127,9 @@ type Autonomous struct {
 // Outbound is the runtime.outbound block: which private destinations
 // outbound requests to URLs from API calls may reach.
 type Outbound struct {
-	// AllowHosts lists host names, IP addresses or CIDR ranges that may be
-	// reached even when they resolve to a private or loopback address.
+	// AllowHosts lists host names (or "*." and a host name, matched as
+	// [MatchHost] does), IP addresses or CIDR ranges that may be reached
+	// even when they resolve to a private or loopback address.
 	AllowHosts []string `json:"allow_hosts,omitempty"`
 	// AllowPrivateNetworks lifts the private-address check entirely.
 	AllowPrivateNetworks bool `json:"allow_private_networks,omitempty"`
@@ -148,7 +150,8 @@ const (
 type OutboundAuth struct {
 	// Mode is api_key (default), signature_only or token.
 	Mode string `json:"mode,omitempty" jsonschema:"enum=api_key,enum=signature_only,enum=token"`
-	// Token is the bearer token of mode token.
+	// Token is the bearer token of mode token, required by it and rejected
+	// by the other modes.
 	Token string `json:"token,omitempty"`
 }
 
@@ -166,7 +169,9 @@ type Delivery struct {
 // EventWebhook is the runtime.event_webhook block: the default target of
 // session events pushed over HTTP.
 type EventWebhook struct {
+	// URL is an absolute http or https URL. Required.
 	URL string `json:"url"`
-	// SigningSecret overrides runtime.signing_secret for these POSTs.
+	// SigningSecret overrides runtime.signing_secret for these POSTs: a
+	// `whsec_` secret.
 	SigningSecret string `json:"signing_secret,omitempty"`
 }

@@ -32,6 +32,10 @@ func (c *checker) routines() {
 			}
 			c.routine(itemPtr, r)
 		default:
+			if file, ok := c.t.routineFiles[i]; ok {
+				c.report(itemPtr, "the routine file %s must hold one routine: a mapping with id, entry and nodes", file)
+				continue
+			}
 			c.report(itemPtr, "must be a routine (a mapping) or the path of a YAML file that holds one")
 		}
 	}

@@ -78,7 +78,10 @@ func (c *checker) delivery() {
 func shortDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
+		s = strings.TrimSuffix(s, "0s") // "48h0m0s" → "48h0m", "5m0s" → "5m"
 	}
-	return strings.TrimSuffix(s, "h0m")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m") // "48h0m" → "48h"
+	}
+	return s
 }

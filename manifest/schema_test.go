@@ -75,3 +75,50 @@ func TestSchemaReturnsCopy(t *testing.T) {
 		t.Error("Schema returns a shared slice")
 	}
 }
+
+func TestSchemaRoutineEntries(t *testing.T) {
+	c := validator.NewCompiler()
+	if err := c.AddResource("editor.json", bytes.NewReader(Schema())); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("editor.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := func(entry string) any {
+		var v any
+		src := `{"id": "a", "name": "A", "agent_config": {"runtime": {"api_key": "k"},
+			"llms": {"default": "scripted/demo"}, "context": {"routines": [` + entry + `]}}}`
+		if err := json.Unmarshal([]byte(src), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		name, entry string
+		ok          bool
+	}{
+		{"file path", `"routines/kyc.yaml"`, true},
+		{"inline routine", `{"id": "r", "entry": "a", "nodes": [{"id": "a", "chat_state": "hi"}]}`, true},
+		{"number", `42`, false},
+		{"routine with unknown key", `{"id": "r", "entry": "a", "nodes": [], "colour": "blue"}`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := s.Validate(doc(c.entry))
+			if c.ok && err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+			if !c.ok && err == nil {
+				t.Error("Validate accepted the entry")
+			}
+		})
+	}
+}
+
+func TestSchemaRetryScheduleBounds(t *testing.T) {
+	sch := deref(schemaAt("/$defs/Delivery/properties/retry_schedule"))
+	if sch["minItems"] != float64(1) || sch["maxItems"] != float64(MaxRetryScheduleLen) {
+		t.Errorf("retry_schedule minItems, maxItems = %v, %v; want 1, %d", sch["minItems"], sch["maxItems"], MaxRetryScheduleLen)
+	}
+}
