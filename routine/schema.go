@@ -87,7 +87,8 @@ func (s *schema) validate(raw []byte) []Violation {
 	return s.validateValue(v)
 }
 
-// validateValue checks a value decoded by decodeJSON.
+// validateValue checks a value decoded by decodeJSON and returns its
+// violations sorted by path.
 func (s *schema) validateValue(v any) []Violation {
 	err := s.compiled.Validate(v)
 	if err == nil {
@@ -105,6 +106,14 @@ func (s *schema) validateValue(v any) []Violation {
 			}
 		}
 	}
+	// The library visits properties in map order; sorting makes the list
+	// the same on every call.
+	slices.SortStableFunc(out, func(a, b Violation) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message, b.Message)
+	})
 	return out
 }
 
