@@ -12,14 +12,18 @@ import (
 // rejects.
 var ErrCallbackURL = errors.New("invalid callback URL")
 
-// MatchHost reports whether host matches an entry of allowlist. An entry
-// is a host name, matched exactly and case-insensitively; an IP address,
-// matched by address, so "::ffff:127.0.0.1" matches "127.0.0.1"; or
-// "*." and a host name, which matches every subdomain at any depth but not
-// the name itself: "*.example.com" matches "api.example.com" and
-// "a.b.example.com", not "example.com", and never an IP address. The host
-// carries no port, as [url.URL.Hostname] returns it; a trailing dot and
-// IPv6 brackets are ignored. An empty allowlist matches nothing.
+// MatchHost reports whether host matches an entry of allowlist. Three
+// forms of entry exist:
+//   - A host name matches that name exactly, in any case.
+//   - An IP address matches that address, so "127.0.0.1" also matches
+//     "::ffff:127.0.0.1".
+//   - "*." and a host name matches every subdomain at any depth but not
+//     the name itself, and never an IP address. So "*.example.com"
+//     matches "api.example.com" and "a.b.example.com" but not
+//     "example.com".
+//
+// The host has no port, as [url.URL.Hostname] returns it. A trailing dot
+// and IPv6 brackets are ignored. An empty allowlist matches nothing.
 func MatchHost(allowlist []string, host string) bool {
 	host = normalizeHost(host)
 	if host == "" {

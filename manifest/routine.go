@@ -19,9 +19,9 @@ type Routine struct {
 	// Autonomous makes the routine triggerable over HTTP with typed input.
 	Autonomous *Autonomous `json:"autonomous,omitempty"`
 
-	// File is the file the routine was read from, as the manifest's
-	// context.routines entry names it (relative to [Manifest.Dir] unless
-	// absolute); empty for an inline routine.
+	// File is the path of the file the routine was read from, as the
+	// manifest's context.routines entry writes it. A relative path starts
+	// at [Manifest.Dir]. File is empty for an inline routine.
 	File string `json:"-"`
 }
 

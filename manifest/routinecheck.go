@@ -41,9 +41,9 @@ func (c *checker) routines() {
 	}
 }
 
-// where describes the source position of the value at ptr for messages:
-// "agent_config.context.routines[0].id, line 4", with the file if the
-// value came from a routine file.
+// where formats the source position of the value at ptr for messages,
+// such as "agent_config.context.routines[0].id, line 4". The position
+// names the routine file when the value came from one.
 func (c *checker) where(ptr string) string {
 	path := c.t.path(ptr)
 	s := path + ", "

@@ -39,10 +39,10 @@ func (c *checker) outbound() {
 
 	mode, _, _ := c.str("agent_config", "runtime", "outbound_auth", "mode")
 	token, tokenPtr, hasToken := c.str("agent_config", "runtime", "outbound_auth", "token")
-	_, modePtr, _ := c.t.lookup("agent_config", "runtime", "outbound_auth")
+	_, blockPtr, _ := c.t.lookup("agent_config", "runtime", "outbound_auth")
 	switch {
 	case mode == OutboundAuthToken && !hasToken:
-		c.report(modePtr, "mode token needs a token: set outbound_auth.token")
+		c.report(blockPtr, "mode token needs a token: set outbound_auth.token")
 	case mode == OutboundAuthToken && strings.TrimSpace(token) == "":
 		c.report(tokenPtr, "must not be empty or only whitespace")
 	case mode != OutboundAuthToken && hasToken:

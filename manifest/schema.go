@@ -58,9 +58,9 @@ func (Context) JSONSchemaExtend(s *jsonschema.Schema) {
 
 // schemaTree is the schema that [Load] validates against, decoded into
 // generic JSON values, used to find the sub-schema behind a validation
-// error or a YAML path. It is the generated schema with routine entries
-// narrowed to routine objects, because routine files are read before
-// validation; a string left in the list is a file that failed to load.
+// error or a YAML path. It narrows the routine entries of the generated
+// schema to routine objects, because routine files are read before
+// validation. A string left in the list is a file that failed to load.
 var schemaTree = sync.OnceValue(func() map[string]any {
 	var tree map[string]any
 	if err := json.Unmarshal(schemaJSON(), &tree); err != nil {

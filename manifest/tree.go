@@ -148,7 +148,8 @@ func parseTree(data []byte, dir string, env func(string) (string, bool), p *prob
 
 // parseDocument parses data, which must hold exactly one YAML document,
 // and returns the document's root node, or nil after reporting the
-// problem at display path. The word what names the document in messages.
+// problem at display path. Messages call the document by the noun what,
+// such as "manifest".
 func parseDocument(data []byte, path, what string, p *problems) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
