@@ -14,8 +14,9 @@
 // An [Executor] runs an autonomous routine from its input to its output,
 // without HTTP or a store. It walks the node graph from the entry node:
 //
-//   - a think node asks the evaluation model for JSON that validates
-//     against the node's output schema, repairing invalid answers;
+//   - a think node requests JSON that validates against the node's
+//     output schema from the evaluation model, and repairs invalid
+//     replies;
 //   - a tool node lets the chat model call the node's tools in a loop,
 //     and ends the run when built-in:emit_output accepts the output;
 //   - a route node only leads on;

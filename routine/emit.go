@@ -63,7 +63,7 @@ type callResult struct {
 	Error   string      `json:"error,omitempty"`
 	Message string      `json:"message,omitempty"`
 	Details []Violation `json:"details,omitempty"`
-	// Content is what a tool returned with its result marked as an error.
+	// Content is the content of a result that the tool marked as an error.
 	Content json.RawMessage `json:"content,omitempty"`
 }
 

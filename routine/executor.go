@@ -21,7 +21,7 @@ const visitsPerNode = 4
 
 // Executor runs autonomous routines: it walks the node graph from the
 // entry node, calling the models and tools each node needs, until a node
-// emits the output. It knows nothing of HTTP or of stores. An Executor is
+// emits the output. It does not depend on HTTP or on a store. An Executor is
 // safe for concurrent use once its fields are set; copy it to change a
 // field for one run.
 type Executor struct {
@@ -43,8 +43,8 @@ type Executor struct {
 	// (warning level). Give each run a copy of the Executor whose Logger
 	// carries the run's id. Default slog.Default().
 	Logger *slog.Logger
-	// Observer, when set, is told about each node entered and each tool
-	// call, for tracing and progress reports.
+	// Observer, when set, receives each node entered and each tool call,
+	// for tracing and progress reports. Default: none.
 	Observer Observer
 }
 
@@ -67,7 +67,7 @@ type State struct {
 	// Input is the run's input.
 	Input json.RawMessage
 	// Outputs holds the output of each node that produced one, by node
-	// id: the answer of a think node, and the tool calls of a tool node
+	// id: the JSON reply of a think node, and the tool calls of a tool node
 	// as a JSON array of {tool, arguments, result or error}.
 	Outputs map[string]json.RawMessage
 	// Node is the id of the node to run next; "" once the routine ended.
@@ -86,17 +86,19 @@ func NewState(r *Routine, input json.RawMessage) *State {
 
 // Run runs the autonomous routine r with input and returns the output
 // that a node emitted with built-in:emit_output, byte for byte as the
-// model wrote it. Input is validated against r's input schema first.
+// model wrote it. Input is validated against r's input schema first, and
+// invalid input fails with internal_error, because callers validate it
+// with [Routine.ValidateInput] before a run starts.
 // A run that cannot succeed returns a *[Failure]. When ctx ends, Run
 // returns context.Cause(ctx) unwrapped, so context.DeadlineExceeded and
 // context.Canceled (or the cause given to the cancel function) reach the
 // caller as they are.
 //
 // A routine ends when a node emits the output, or when a node without
-// transitions finishes. A run that ends without output fails with code
-// internal_error, because Compile only accepts autonomous routines whose
-// terminal nodes emit; a terminal node whose model never emits fails
-// within that node with iteration_limit or output_validation_failed.
+// transitions finishes. A terminal node whose model never emits fails
+// the run with iteration_limit or output_validation_failed. A run that
+// ends without output otherwise fails with code internal_error, because
+// Compile accepts only autonomous routines whose terminal nodes emit.
 func (x *Executor) Run(ctx context.Context, r *Routine, input json.RawMessage) (json.RawMessage, error) {
 	if !r.Autonomous() {
 		return nil, failf(CodeInternalError, "routine %q is not autonomous: add an autonomous block to run it", r.ID())
@@ -118,10 +120,10 @@ func (x *Executor) Run(ctx context.Context, r *Routine, input json.RawMessage) (
 	return st.Output, nil
 }
 
-// Step runs the node st.Node and moves st to the next node: it stores
-// the node's output in st.Outputs, sets st.Output when the node emitted
-// the output, and sets st.Node to the next node, or to "" when the
-// routine ended. A node that emits the output ends the routine, even
+// Step runs the node st.Node and moves st to the next node. It stores
+// the node's output in st.Outputs and sets st.Output when the node
+// emitted the output. Then it sets st.Node to the next node, or to ""
+// when the routine ended. A node that emits the output ends the routine, even
 // when it has transitions. Errors are as [Executor.Run] describes.
 func (x *Executor) Step(ctx context.Context, r *Routine, st *State) error {
 	if err := ctx.Err(); err != nil {

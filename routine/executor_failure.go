@@ -28,12 +28,13 @@ const (
 	CodeInternalError = "internal_error"
 )
 
-// Failure is why a run failed. Err, when set, is the underlying error,
-// such as the model's; Unwrap returns it.
+// Failure is the error of a run that failed: a code and a message. Err,
+// when set, is the underlying error, such as the model's, and Unwrap
+// returns it.
 type Failure struct {
 	// Code is one of the Code* constants.
 	Code string
-	// Message says what failed in plain words; it may be shown to the
+	// Message describes the failure in plain words. It may be shown to the
 	// routine's caller.
 	Message string
 	// Err is the underlying error, or nil.
@@ -52,11 +53,11 @@ func failf(code, format string, args ...any) *Failure {
 
 // modelFailure returns the error of a failed model call: ctx's cause
 // when ctx has ended, or a Failure with code model_error.
-func modelFailure(ctx context.Context, what string, err error) error {
+func modelFailure(ctx context.Context, label string, err error) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	return &Failure{Code: CodeModelError, Message: fmt.Sprintf("%s: the model call failed: %v", what, err), Err: err}
+	return &Failure{Code: CodeModelError, Message: fmt.Sprintf("%s: the model call failed: %v", label, err), Err: err}
 }
 
 // AsFailure returns the Failure in err's chain, or nil.

@@ -24,9 +24,10 @@ var providerToolName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 const openAIToken = "sk-test-routine"
 
 // openAIServer imitates the chat-completions endpoint of OpenAI on
-// loopback. It checks requests as the provider does (bearer token, tool
-// names, every tool call answered by a tool message before the next other
-// message, no result without a call) and answers from a queue of replies.
+// loopback. It checks requests as the provider does: the bearer token,
+// the tool names, a tool message with the result of every tool call before
+// the next other message, and no result without a call. It responds from
+// a queue of replies.
 type openAIServer struct {
 	t   *testing.T
 	srv *httptest.Server
@@ -164,7 +165,7 @@ func (s *openAIServer) lastContent(i int) string {
 	return c
 }
 
-// textReply is a chat completion that answers with text.
+// textReply is a chat completion whose message is text.
 func textReply(text string) map[string]any {
 	return map[string]any{
 		"id": "chatcmpl-text", "object": "chat.completion", "model": "gpt-test",
@@ -263,7 +264,7 @@ func TestOpenAIKYC(t *testing.T) {
 	if got := s.count(); got != 5 {
 		t.Errorf("requests = %d, want 5", got)
 	}
-	if got := s.lastContent(1); !strings.Contains(got, "Your answer is not valid: (root): the reply holds no JSON value") {
+	if got := s.lastContent(1); !strings.Contains(got, "Your answer is not valid: (root): the reply contains no JSON value") {
 		t.Errorf("repair request = %q", got)
 	}
 	if got, want := lookup.calls(), []string{`{"id": 9007199254740993}`}; !slices.Equal(got, want) {
@@ -506,5 +507,57 @@ func TestOpenAIToolFailure(t *testing.T) {
 				t.Errorf("message = %q, want it to contain %q", res.Message, tc.want)
 			}
 		})
+	}
+}
+
+func TestOpenAIToolNodeThenEmit(t *testing.T) {
+	s := newOpenAIServer(t,
+		textReply("I would rather not look anything up."),
+		callsReply([3]string{"call_1", "kyc__lookup", `{"id": 1}`}),
+		textReply("Looked the applicant up."),
+		callsReply(emitCall("call_2", `{"done": true}`)),
+	)
+	lookup := &lookupTool{name: "kyc:lookup"}
+	reg := compileRegistry(t, lookup)
+	r, err := Compile(manifest.Routine{
+		ID: "two", Entry: "lookup",
+		Nodes: []manifest.Node{
+			{ID: "lookup", Tools: []string{"kyc:lookup"}, ToolInstruction: "Look up applicant 1.", Transitions: []manifest.Transition{{To: "done"}}},
+			{ID: "done", Tools: []string{manifest.EmitOutputTool}},
+		},
+		Autonomous: &manifest.Autonomous{
+			InputSchema:  json.RawMessage(`{"type":"object"}`),
+			OutputSchema: json.RawMessage(`{"type":"object","properties":{"done":{"type":"boolean"}}}`),
+		},
+	}, reg)
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	obs := &observed{}
+	x := openAIExecutor(t, s, reg)
+	x.Observer = obs
+
+	if _, err := x.Run(context.Background(), r, json.RawMessage(`{}`)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := s.count(); got != 4 {
+		t.Errorf("requests = %d, want 4", got)
+	}
+	if got := s.lastContent(1); !strings.Contains(got, "You have not called the tools of this node yet") {
+		t.Errorf("reminder = %q", got)
+	}
+	if want := []string{"lookup", "done"}; !slices.Equal(obs.nodes, want) {
+		t.Errorf("nodes entered = %v, want %v", obs.nodes, want)
+	}
+	// The emitting node starts a new transcript that shows the lookup
+	// node's calls as its output.
+	msgs := s.messages(3)
+	if len(msgs) != 2 {
+		t.Fatalf("emit request has %d messages, want 2", len(msgs))
+	}
+	prompt, _ := msgs[1]["content"].(string)
+	want := `{"lookup":[{"tool":"kyc:lookup","arguments":{"id":1},"result":{"id":1,"sanctioned":false}}]}`
+	if !strings.Contains(prompt, want) {
+		t.Errorf("emit prompt lacks the lookup output %s:\n%s", want, prompt)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/agentry/agentry/manifest"
 )
 
-// routeChoice is the answer of the evaluation model that picks a
+// routeChoice is the reply of the evaluation model that picks a
 // transition.
 type routeChoice struct {
 	Next string `json:"next"`
@@ -39,8 +39,7 @@ func routeTargets(n *manifest.Node) (targets []string, fallback string) {
 	return targets, fallback
 }
 
-// routeSchema returns the schema of the answer that picks one of
-// targets.
+// routeSchema returns the schema of the reply that picks one of targets.
 func routeSchema(targets []string) json.RawMessage {
 	enum, _ := json.Marshal(targets)
 	return json.RawMessage(`{"type":"object","properties":{"next":{"type":"string","enum":` + string(enum) +
@@ -50,8 +49,9 @@ func routeSchema(targets []string) json.RawMessage {
 // next returns the node that follows n, or "" when n has no transitions.
 // A transition without a condition is taken when it is the only one.
 // Otherwise the evaluation model reads the conditions, the input and the
-// outputs so far and answers {"next": "<node id>"}: the target of the
-// first condition that holds, or the default when none holds. Conditions
+// outputs so far, and replies {"next": "<node id>"}. The reply names the
+// target of the first condition that holds, or the default when none
+// holds. Conditions
 // choose between targets rather than guard them, so without a default
 // the model picks the condition that fits best; a choice with a single
 // possible target needs no model call.

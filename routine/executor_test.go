@@ -128,7 +128,7 @@ func TestRunInvalidOutputAlways(t *testing.T) {
 
 func TestRunModelError(t *testing.T) {
 	r, reg := compileKYC(t, &lookupTool{name: "kyc:lookup"})
-	// No rule answers the think node.
+	// No rule matches the request of the think node.
 	chat, eval := scriptedLanes(t, `
 - when: {lane: chat}
   reply: {text: "hello"}

@@ -13,9 +13,9 @@ import (
 	"github.com/agentry/agentry/manifest"
 )
 
-// think runs a think node: the evaluation model answers the node's
+// think runs a think node. The evaluation model replies to the node's
 // instruction with JSON that must validate against the node's output
-// schema, and the answer becomes the node's output.
+// schema, and that JSON becomes the node's output.
 func (x *Executor) think(ctx context.Context, r *Routine, n *manifest.Node, st *State) error {
 	s := r.think[n.ID]
 	if s == nil {
@@ -34,30 +34,30 @@ func (x *Executor) think(ctx context.Context, r *Routine, n *manifest.Node, st *
 	return nil
 }
 
-// askJSON calls the evaluation model until a reply holds one JSON value
-// that s accepts. A rejected reply
-// is answered with the problems found, and the model tries again, up to
-// MaxIterations calls in all. The JSON is returned compacted, with its
-// number literals as written. what names the call in errors.
+// askJSON calls the evaluation model until a reply contains one JSON
+// value that s accepts. After a rejected reply, the model gets the
+// problems found and tries again, up to MaxIterations calls in all. The
+// JSON is returned compacted, with its number literals as written. label
+// names the call in errors.
 //
-// The answer is requested in the prompt and checked afterwards, without
+// The JSON is requested in the prompt and checked afterwards, without
 // a provider's JSON mode, because the langchaingo v0.1.14 Anthropic
 // client ignores llms.WithJSONMode.
-func (x *Executor) askJSON(ctx context.Context, msgs []llms.MessageContent, s *schema, what string) (json.RawMessage, error) {
+func (x *Executor) askJSON(ctx context.Context, msgs []llms.MessageContent, s *schema, label string) (json.RawMessage, error) {
 	model := x.evaluation()
 	if model == nil {
-		return nil, failf(CodeInternalError, "%s: the executor has no model: set Executor.Chat", what)
+		return nil, failf(CodeInternalError, "%s: the executor has no model: set Executor.Chat", label)
 	}
 	var problems []Violation
 	for range x.maxIterations() {
 		resp, err := model.GenerateContent(ctx, msgs)
 		if err != nil {
-			return nil, modelFailure(ctx, what, err)
+			return nil, modelFailure(ctx, label, err)
 		}
 		text := llm.Flatten(resp).Text
 		raw, v, err := extractJSON(text)
 		if err != nil {
-			problems = []Violation{{Path: "", Message: "the reply holds no JSON value: " + err.Error()}}
+			problems = []Violation{{Path: "", Message: "the reply contains no JSON value: " + err.Error()}}
 		} else {
 			problems = s.validateValue(v)
 			if len(problems) == 0 {
@@ -72,7 +72,7 @@ func (x *Executor) askJSON(ctx context.Context, msgs []llms.MessageContent, s *s
 				".\nAnswer again with only the corrected JSON value."))
 	}
 	return nil, failf(CodeIterationLimit, "%s: no valid JSON answer after %d model calls; the last answer had these problems: %s",
-		what, x.maxIterations(), formatViolations(problems))
+		label, x.maxIterations(), formatViolations(problems))
 }
 
 // extractJSON finds the JSON value in a model's reply: the whole reply,

@@ -66,11 +66,11 @@ func argumentSchema(t tool.Tool) json.RawMessage {
 	return s
 }
 
-// toolNode runs a tool node. The chat model is offered the node's tools
-// and called in a loop: the tool calls of each reply run (several at
-// once concurrently), each call and its result are appended to the
-// transcript as their own pair of messages, and the model is called
-// again. The node ends:
+// toolNode runs a tool node. It calls the chat model with the node's
+// tools in a loop. The tool calls of each reply run, several at once
+// concurrently. Each call and its result are appended to the transcript
+// as their own pair of messages, and the model is called again. The node
+// ends:
 //
 //   - when built-in:emit_output succeeds, which also ends the routine;
 //   - when the model replies without tool calls, after at least one call
@@ -78,13 +78,13 @@ func argumentSchema(t tool.Tool) json.RawMessage {
 //     that lists built-in:emit_output and has no transitions ends only by
 //     emitting.
 //
-// A reply that cannot end the node is answered with a reminder. After
+// A reply that cannot end the node gets a reminder in return. After
 // MaxIterations model calls the run fails: with output_validation_failed
 // when a call of built-in:emit_output failed, else with iteration_limit.
 func (x *Executor) toolNode(ctx context.Context, r *Routine, n *manifest.Node, st *State) error {
-	what := fmt.Sprintf("routine %q: tool node %q", r.ID(), n.ID)
+	label := fmt.Sprintf("routine %q: tool node %q", r.ID(), n.ID)
 	if x.Chat == nil {
-		return failf(CodeInternalError, "%s: the executor has no chat model: set Executor.Chat", what)
+		return failf(CodeInternalError, "%s: the executor has no chat model: set Executor.Chat", label)
 	}
 	nt, err := x.resolveTools(r, n)
 	if err != nil {
@@ -103,7 +103,7 @@ func (x *Executor) toolNode(ctx context.Context, r *Routine, n *manifest.Node, s
 	for range x.maxIterations() {
 		resp, err := x.Chat.GenerateContent(ctx, msgs, llms.WithTools(nt.offered))
 		if err != nil {
-			return modelFailure(ctx, what, err)
+			return modelFailure(ctx, label, err)
 		}
 		reply := llm.Flatten(resp)
 		if len(reply.ToolCalls) == 0 {
@@ -144,20 +144,20 @@ func (x *Executor) toolNode(ctx context.Context, r *Routine, n *manifest.Node, s
 		}
 	}
 	if !done {
-		return exhausted(what, x.maxIterations(), emitFailure)
+		return exhausted(label, x.maxIterations(), emitFailure)
 	}
 	out, err := json.Marshal(records)
 	if err != nil {
-		return failf(CodeInternalError, "%s: encode the tool calls: %v", what, err)
+		return failf(CodeInternalError, "%s: encode the tool calls: %v", label, err)
 	}
 	st.Outputs[n.ID] = out
 	return nil
 }
 
 // exhausted returns the failure of a tool node whose model calls ran out.
-func exhausted(what string, calls int, emitFailure *callResult) *Failure {
+func exhausted(label string, calls int, emitFailure *callResult) *Failure {
 	if emitFailure != nil {
-		msg := fmt.Sprintf("%s: the output did not validate after %d model calls", what, calls)
+		msg := fmt.Sprintf("%s: the output did not validate after %d model calls", label, calls)
 		if len(emitFailure.Details) > 0 {
 			msg += "; the last attempt had these problems: " + formatViolations(emitFailure.Details)
 		} else if emitFailure.Message != "" {
@@ -165,7 +165,7 @@ func exhausted(what string, calls int, emitFailure *callResult) *Failure {
 		}
 		return &Failure{Code: CodeOutputValidationFailed, Message: msg}
 	}
-	return failf(CodeIterationLimit, "%s: the node did not finish within %d model calls", what, calls)
+	return failf(CodeIterationLimit, "%s: the node did not finish within %d model calls", label, calls)
 }
 
 // toolPrompt returns the request of a tool node.

@@ -49,7 +49,7 @@ type callOutcome struct {
 // callTools runs the tool calls of one reply and returns their outcomes
 // in the same order. Calls of registered tools run concurrently. Calls of
 // built-in:emit_output are checked in order, and once one succeeds, the
-// later ones in the same reply are refused, so the first valid output
+// later ones in the same reply are rejected, so the first valid output
 // wins. No failure stops the other calls.
 func (x *Executor) callTools(ctx context.Context, r *Routine, n *manifest.Node, nt *nodeTools, calls []llms.ToolCall) []callOutcome {
 	outcomes := make([]callOutcome, len(calls))
@@ -71,7 +71,7 @@ func (x *Executor) callTools(ctx context.Context, r *Routine, n *manifest.Node, 
 				outcomes[i] = x.callTool(ctx, r, n, t, args)
 			}()
 		default:
-			outcomes[i] = x.refuse(r, n, name, args, callResult{
+			outcomes[i] = x.rejectCall(r, n, name, args, callResult{
 				Error:   callErrorUnknownTool,
 				Message: fmt.Sprintf("tool %q is not offered at this node: call one of %s", name, strings.Join(nt.names, ", ")),
 			})
@@ -85,7 +85,7 @@ func (x *Executor) callTools(ctx context.Context, r *Routine, n *manifest.Node, 
 // the same reply that succeeded.
 func (x *Executor) callEmit(r *Routine, n *manifest.Node, args string, already bool) callOutcome {
 	if already {
-		return x.refuse(r, n, manifest.EmitOutputTool, args, callResult{
+		return x.rejectCall(r, n, manifest.EmitOutputTool, args, callResult{
 			Error:   emitErrorAlreadyEmitted,
 			Message: "an earlier call in the same reply already delivered the output",
 		})
@@ -111,18 +111,18 @@ func (x *Executor) callTool(ctx context.Context, r *Routine, n *manifest.Node, t
 	name := t.Name()
 	v, err := decodeJSON([]byte(args))
 	if err != nil {
-		return x.refuse(r, n, name, args, callResult{
+		return x.rejectCall(r, n, name, args, callResult{
 			Error: callErrorInvalidArguments, Message: "the arguments are not valid JSON: " + err.Error(),
 		})
 	}
 	if _, ok := v.(map[string]any); !ok {
-		return x.refuse(r, n, name, args, callResult{
+		return x.rejectCall(r, n, name, args, callResult{
 			Error: callErrorInvalidArguments, Message: "the arguments must be a JSON object, not " + jsonKind(v),
 		})
 	}
 	if s := x.argSchema(r, t); s != nil {
 		if vs := s.validateValue(v); len(vs) > 0 {
-			return x.refuse(r, n, name, args, callResult{
+			return x.rejectCall(r, n, name, args, callResult{
 				Error:   callErrorInvalidArguments,
 				Message: "the arguments do not validate against the tool's schema: fix the listed problems and call again",
 				Details: vs,
@@ -154,10 +154,10 @@ func (x *Executor) callTool(ctx context.Context, r *Routine, n *manifest.Node, t
 	return callOutcome{text: string(content), ok: true, record: record}
 }
 
-// refuse returns the outcome of a call that was not made, and reports it
-// to the log and the observer.
-func (x *Executor) refuse(r *Routine, n *manifest.Node, name, args string, res callResult) callOutcome {
-	x.logger().Warn("routine tool call refused", "routine", r.ID(), "node", n.ID, "tool", name,
+// rejectCall returns the outcome of a call that was not made, and reports
+// it to the log and the observer.
+func (x *Executor) rejectCall(r *Routine, n *manifest.Node, name, args string, res callResult) callOutcome {
+	x.logger().Warn("routine tool call rejected", "routine", r.ID(), "node", n.ID, "tool", name,
 		"error", res.Error, "message", res.Message, "problems", formatViolations(res.Details))
 	text := res.text()
 	if x.Observer != nil {

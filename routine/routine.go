@@ -34,7 +34,7 @@ type Routine struct {
 	input, output *schema
 	// think holds the output schema of each think node by node id.
 	think map[string]*schema
-	// route holds, by node id, the schema of the answer that picks one of
+	// route holds, by node id, the schema of the reply that picks one of
 	// a node's transitions, for nodes where the model must choose.
 	route map[string]*schema
 	// toolArgs holds the argument schema of each referenced tool, as the

@@ -21,7 +21,7 @@ type Violation struct {
 	// property and a property that is not allowed are reported at the
 	// property's own path.
 	Path string `json:"path"`
-	// Message says what is wrong in plain words.
+	// Message describes the problem in plain words.
 	Message string `json:"message"`
 }
 

@@ -25,8 +25,8 @@ import (
 //     keeps a free-form object with "additionalProperties": true.
 //   - A schema that also uses "$ref", "$dynamicRef", "allOf", "anyOf",
 //     "oneOf", "if" or "dependentSchemas" gets "unevaluatedProperties":
-//     false, which counts the properties those keywords evaluate; any
-//     other gets "additionalProperties": false.
+//     false, because that keyword counts the properties those keywords
+//     evaluate. Any other schema gets "additionalProperties": false.
 //
 // Numbers keep their exact text, but keys are written in sorted order.
 func tightenOutputSchema(raw json.RawMessage) (json.RawMessage, error) {
@@ -71,8 +71,8 @@ func closeObject(s map[string]any, modern bool) {
 		}
 	}
 	// NOTE: under draft-07 and older, this also closes a schema whose
-	// properties come from allOf or $ref, which then rejects them; such
-	// schemas need "additionalProperties" set by their author.
+	// properties come from allOf or $ref, so it rejects those properties.
+	// Such schemas need "additionalProperties" set by their author.
 	s["additionalProperties"] = false
 }
 
