@@ -30,7 +30,7 @@
 // graph themselves.
 //
 // Tool calls reach the model as langchaingo transcripts in the shape every
-// provider accepts: one call per assistant message followed by its own
-// result message, with failures stated in the result text, because the
+// provider accepts: one call per assistant message, followed by its own
+// result message. Failures are stated in the result text, because the
 // langchaingo v0.1.14 clients have no error flag for tool results.
 package routine

@@ -61,7 +61,7 @@ type Observer interface {
 	ToolCalled(name string, args json.RawMessage, result tool.Result, err error)
 }
 
-// State is the progress of one run: what [Executor.Step] reads and
+// State is the progress of one run, which [Executor.Step] reads and
 // updates.
 type State struct {
 	// Input is the run's input.
@@ -89,6 +89,7 @@ func NewState(r *Routine, input json.RawMessage) *State {
 // model wrote it. Input is validated against r's input schema first, and
 // invalid input fails with internal_error, because callers validate it
 // with [Routine.ValidateInput] before a run starts.
+//
 // A run that cannot succeed returns a *[Failure]. When ctx ends, Run
 // returns context.Cause(ctx) unwrapped, so context.DeadlineExceeded and
 // context.Canceled (or the cause given to the cancel function) reach the
@@ -123,8 +124,8 @@ func (x *Executor) Run(ctx context.Context, r *Routine, input json.RawMessage) (
 // Step runs the node st.Node and moves st to the next node. It stores
 // the node's output in st.Outputs and sets st.Output when the node
 // emitted the output. Then it sets st.Node to the next node, or to ""
-// when the routine ended. A node that emits the output ends the routine, even
-// when it has transitions. Errors are as [Executor.Run] describes.
+// when the routine ended. A node that emits the output ends the routine,
+// even when it has transitions. Errors are as [Executor.Run] describes.
 func (x *Executor) Step(ctx context.Context, r *Routine, st *State) error {
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx)

@@ -51,10 +51,9 @@ func routeSchema(targets []string) json.RawMessage {
 // Otherwise the evaluation model reads the conditions, the input and the
 // outputs so far, and replies {"next": "<node id>"}. The reply names the
 // target of the first condition that holds, or the default when none
-// holds. Conditions
-// choose between targets rather than guard them, so without a default
-// the model picks the condition that fits best; a choice with a single
-// possible target needs no model call.
+// holds. Conditions choose between targets rather than guard them, so
+// without a default the model picks the condition that fits best. A
+// choice with a single possible target needs no model call.
 func (x *Executor) next(ctx context.Context, r *Routine, n *manifest.Node, st *State) (string, error) {
 	targets, fallback := routeTargets(n)
 	switch len(targets) {

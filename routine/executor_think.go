@@ -95,7 +95,7 @@ func extractJSON(text string) (json.RawMessage, any, error) {
 	}
 	start := strings.IndexAny(t, "{[")
 	if start < 0 {
-		return nil, nil, errors.New("found no '{' or '['")
+		return nil, nil, errors.New("no JSON object or array found")
 	}
 	dec := json.NewDecoder(strings.NewReader(t[start:]))
 	dec.UseNumber()
