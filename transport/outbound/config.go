@@ -81,6 +81,9 @@ func (l *allowList) add(entry string) error {
 		l.prefixes = append(l.prefixes, prefix.Masked())
 		return nil
 	}
+	if inner, ok := strings.CutPrefix(entry, "["); ok {
+		entry = strings.TrimSuffix(inner, "]") // "[::1]" as in a URL
+	}
 	if addr, err := netip.ParseAddr(entry); err == nil {
 		addr = addr.WithZone("").Unmap()
 		l.prefixes = append(l.prefixes, netip.PrefixFrom(addr, addr.BitLen()))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -14,29 +15,30 @@ import (
 // guard dials the connections of a Client. It resolves the host itself
 // and, unless open is set or the host matches a name in AllowHosts,
 // rejects the whole host when any of its addresses is blocked. Then it
-// dials the addresses one by one.
-// The dialer's Control hook checks each address again right before
-// connect(2), so no path can reach a blocked address unchecked.
+// dials the addresses one by one, and the dialer's Control hook checks
+// each address again right before connect(2), so no path reaches a
+// blocked address unchecked.
 type guard struct {
-	open   bool // set by NewTrusted and AllowPrivateNetworks: check no address
+	open   bool // true for NewTrusted and AllowPrivateNetworks, which check no address
 	allow  allowList
 	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
-	checked   *net.Dialer // dialer whose Control rejects blocked addresses
-	unchecked *net.Dialer
+	checked        *net.Dialer // dialer whose Control rejects blocked addresses
+	unchecked      *net.Dialer
+	connectTimeout time.Duration // bounds connecting to all addresses of a host
 
 	// dial connects to one IP address and port. Tests replace it to prove
 	// that a blocked destination is never dialed.
 	dial func(ctx context.Context, network, address string, check bool) (net.Conn, error)
 }
 
-func newGuard(open bool, allow allowList, cfg Config, dialTimeout time.Duration) *guard {
-	g := &guard{open: open, allow: allow, lookup: cfg.LookupNetIP}
+func newGuard(open bool, allow allowList, cfg Config, connectTimeout time.Duration) *guard {
+	g := &guard{open: open, allow: allow, lookup: cfg.LookupNetIP, connectTimeout: connectTimeout}
 	if g.lookup == nil {
 		g.lookup = net.DefaultResolver.LookupNetIP
 	}
-	g.checked = &net.Dialer{Timeout: dialTimeout, Control: g.control}
-	g.unchecked = &net.Dialer{Timeout: dialTimeout}
+	g.checked = &net.Dialer{Timeout: connectTimeout, Control: g.control}
+	g.unchecked = &net.Dialer{Timeout: connectTimeout}
 	g.dial = g.dialNet
 	return g
 }
@@ -69,10 +71,34 @@ func (g *guard) DialContext(ctx context.Context, network, address string) (net.C
 			}
 		}
 	}
+	return g.dialEach(ctx, network, addrs, port, check)
+}
+
+// minDialShare is the least time dialEach gives one address when it
+// splits the connect timeout among several.
+const minDialShare = 2 * time.Second
+
+// dialEach dials the addresses in order until one connects. Like the
+// serial dialing of package net, it gives each address an equal share of
+// the time left (at least minDialShare), so an address that drops packets
+// does not use up the whole timeout before the next one is tried.
+func (g *guard) dialEach(ctx context.Context, network string, addrs []netip.Addr, port string, check bool) (net.Conn, error) {
+	deadline := time.Now().Add(g.connectTimeout)
+	if ctxDeadline, ok := ctx.Deadline(); ok && ctxDeadline.Before(deadline) {
+		deadline = ctxDeadline
+	}
 	var errs []error
-	for _, addr := range addrs {
-		target := net.JoinHostPort(addr.String(), port)
-		conn, err := g.dial(ctx, network, target, check)
+	for i, addr := range addrs {
+		left := time.Until(deadline)
+		if left <= 0 {
+			errs = append(errs, fmt.Errorf("outbound: connect timed out after %s: %w",
+				g.connectTimeout, os.ErrDeadlineExceeded))
+			break
+		}
+		share := max(left/time.Duration(len(addrs)-i), minDialShare)
+		dialCtx, cancel := context.WithTimeout(ctx, share)
+		conn, err := g.dial(dialCtx, network, net.JoinHostPort(addr.String(), port), check)
+		cancel()
 		if err == nil {
 			return conn, nil
 		}

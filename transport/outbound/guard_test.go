@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestAddressClass(t *testing.T) {
@@ -350,5 +351,76 @@ func TestNewTrustedReachesLoopback(t *testing.T) {
 	}
 	if n := hits.Load(); n != 1 {
 		t.Errorf("server received %d requests, want 1", n)
+	}
+}
+
+func TestGuardSplitsConnectTimeout(t *testing.T) {
+	hosts := map[string][]string{"two.test": {"192.0.2.1", "192.0.2.2"}}
+	client, err := NewClient(Config{Timeout: 6 * time.Second, LookupNetIP: testLookup(hosts)})
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	var mu sync.Mutex
+	var shares []time.Duration
+	client.guard.dial = func(ctx context.Context, _, _ string, _ bool) (net.Conn, error) {
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			t.Error("dial context has no deadline")
+		}
+		mu.Lock()
+		shares = append(shares, time.Until(deadline))
+		mu.Unlock()
+		return nil, errors.New("test dialer connects nowhere")
+	}
+
+	if _, err := get(t, client, "http://two.test/"); err == nil {
+		t.Fatal("request succeeded through a dialer that connects nowhere")
+	}
+	if len(shares) != 2 {
+		t.Fatalf("dialed %d addresses, want 2", len(shares))
+	}
+	if shares[0] < 2*time.Second || shares[0] > 3*time.Second {
+		t.Errorf("first address got %s, want about half of 6s", shares[0])
+	}
+	if shares[1] < 5*time.Second || shares[1] > 6*time.Second {
+		t.Errorf("second address got %s, want the rest of 6s", shares[1])
+	}
+}
+
+func TestNewClientAllowHostsForms(t *testing.T) {
+	client, err := NewClient(Config{AllowHosts: []string{
+		"hooks.internal", " Sidecar.Local. ", "*.svc.cluster.local", "my_host",
+		"10.1.2.3", "[::1]", "fd00::/8", "::ffff:192.168.0.0/112",
+	}})
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	tests := []struct {
+		addr    string
+		allowed bool
+	}{
+		{"10.1.2.3", true},
+		{"10.1.2.4", false},
+		{"::1", true},
+		{"fd00::5", true},
+		{"192.168.7.7", true},
+		{"192.169.0.1", true}, // public anyway
+		{"127.0.0.1", false},
+	}
+	for _, tt := range tests {
+		class := client.guard.blockedClass(netip.MustParseAddr(tt.addr))
+		if got := class == ""; got != tt.allowed {
+			t.Errorf("%s: blocked class %q, want allowed %t", tt.addr, class, tt.allowed)
+		}
+	}
+	for _, name := range []string{"hooks.internal", "HOOKS.internal.", "sidecar.local", "a.b.svc.cluster.local", "my_host"} {
+		if !client.guard.allow.allowsName(name) {
+			t.Errorf("name %q not allowed", name)
+		}
+	}
+	for _, name := range []string{"svc.cluster.local", "hooks.internal.evil.test", "xhooks.internal"} {
+		if client.guard.allow.allowsName(name) {
+			t.Errorf("name %q allowed", name)
+		}
 	}
 }
