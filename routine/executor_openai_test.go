@@ -561,3 +561,36 @@ func TestOpenAIToolNodeThenEmit(t *testing.T) {
 		t.Errorf("emit prompt lacks the lookup output %s:\n%s", want, prompt)
 	}
 }
+
+func TestFakeOpenAIRejects(t *testing.T) {
+	call := func(id, name string) map[string]any {
+		return map[string]any{"id": id, "type": "function", "function": map[string]any{"name": name, "arguments": "{}"}}
+	}
+	cases := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"call without result", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[CALL1]},{"role":"user","content":"next"}]}`, "must be followed by tool messages"},
+		{"call at the end", `{"messages":[{"role":"assistant","tool_calls":[CALL1]}]}`, "without tool messages"},
+		{"result without call", `{"messages":[{"role":"tool","tool_call_id":"call_9","content":"x"}]}`, "answers no preceding tool call"},
+		{"colon in call name", `{"messages":[{"role":"assistant","tool_calls":[BADCALL]},{"role":"tool","tool_call_id":"call_2","content":"x"}]}`, "invalid function name"},
+		{"colon in tool name", `{"messages":[],"tools":[{"type":"function","function":{"name":"kyc:lookup","parameters":{}}}]}`, "invalid function name"},
+		{"valid", `{"messages":[{"role":"assistant","tool_calls":[CALL1]},{"role":"tool","tool_call_id":"call_1","content":"x"}]}`, ""},
+	}
+	call1, _ := json.Marshal(call("call_1", "kyc__lookup"))
+	bad, _ := json.Marshal(call("call_2", "kyc:lookup"))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.NewReplacer("CALL1", string(call1), "BADCALL", string(bad)).Replace(tc.body)
+			var body map[string]any
+			if err := json.Unmarshal([]byte(text), &body); err != nil {
+				t.Fatalf("test body: %v", err)
+			}
+			got := checkOpenAIBody(body)
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("checkOpenAIBody = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
