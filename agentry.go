@@ -2,10 +2,13 @@ package agentry
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/tmc/langchaingo/llms"
@@ -15,6 +18,7 @@ import (
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/store/memory"
+	"github.com/agentry/agentry/tool"
 	"github.com/agentry/agentry/transport"
 )
 
@@ -30,9 +34,12 @@ type Options struct {
 	// HTTPClient is the base client for model providers. Default: a new
 	// client per provider.
 	HTTPClient *http.Client
-	// ChatModel, when set, replaces the chat lane built from the manifest's
-	// llms block: for custom providers and for tests.
+	// ChatModel, when set, replaces the chat and evaluation lanes built
+	// from the manifest's llms block: for custom providers and for tests.
 	ChatModel llms.Model
+	// Tools are native Go tools that routines and the model may call, in
+	// addition to those of the manifest's MCP servers.
+	Tools []tool.Tool
 	// Owner names this process in work leases, so that several replicas
 	// sharing a store can tell their leases apart. Default: a random id.
 	Owner string
@@ -45,6 +52,7 @@ type Options struct {
 type Server struct {
 	handler   *transport.Server
 	engine    *agent.Engine
+	routines  routineParts
 	store     store.Store
 	ownsStore bool
 	log       *slog.Logger
@@ -66,34 +74,56 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	}
 	log = log.With("agent_id", m.ID)
 
-	chat := opts.ChatModel
+	chat, evaluation := opts.ChatModel, opts.ChatModel
 	if chat == nil {
 		lanes, err := llm.New(m.AgentConfig.LLMs, llm.Options{HTTPClient: opts.HTTPClient, Logger: log, Dir: m.Dir})
 		if err != nil {
 			return nil, fmt.Errorf("agentry: building model lanes: %w", err)
 		}
-		chat = lanes.Chat
+		chat, evaluation = lanes.Chat, lanes.Evaluation
+	}
+	tools, err := tool.NewRegistry(opts.Tools...)
+	if err != nil {
+		return nil, fmt.Errorf("agentry: Options.Tools: %w", err)
+	}
+	if err := resolveTools(m, tools); err != nil {
+		return nil, err
 	}
 
 	st, owns := opts.Store, false
 	if st == nil {
 		st, owns = memory.New(), true
 	}
+	owner := opts.Owner
+	if owner == "" {
+		owner = "proc_" + randomOwner()
+	}
+	parts, err := newRoutineParts(m, st, chat, evaluation, tools, owner, log)
+	if err != nil {
+		return nil, fmt.Errorf("agentry: %w", err)
+	}
 	engine, err := agent.New(agent.Config{
 		Manifest: m,
 		Store:    st,
 		Chat:     chat,
 		Logger:   log,
-		Owner:    opts.Owner,
+		Owner:    owner,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
-	handler, err := transport.New(transport.Config{Manifest: m, Store: st, Engine: engine, Logger: log})
+	handler, err := transport.New(transport.Config{
+		Manifest:  m,
+		Store:     st,
+		Engine:    engine,
+		Runner:    parts.runner,
+		Deliverer: parts.deliverer,
+		Logger:    log,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
-	return &Server{handler: handler, engine: engine, store: st, ownsStore: owns, log: log}, nil
+	return &Server{handler: handler, engine: engine, routines: parts, store: st, ownsStore: owns, log: log}, nil
 }
 
 // ServeHTTP serves the agent's HTTP API.
@@ -119,6 +149,12 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.engine.Start(ctx); err != nil {
 		return fmt.Errorf("agentry: %w", err)
 	}
+	if err := s.routines.runner.Start(ctx); err != nil {
+		return fmt.Errorf("agentry: %w", err)
+	}
+	if err := s.routines.deliverer.Start(ctx); err != nil {
+		return fmt.Errorf("agentry: %w", err)
+	}
 	s.started = true
 	s.handler.SetReady(true)
 	s.log.Info("agent server started")
@@ -137,12 +173,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.stopped = true
 	s.handler.SetReady(false)
-	err := s.engine.Stop(ctx)
+	err := errors.Join(
+		s.engine.Stop(ctx),
+		s.routines.runner.Stop(ctx),
+		s.routines.deliverer.Stop(ctx),
+	)
 	if s.ownsStore {
 		err = errors.Join(err, s.store.Close())
 	}
 	s.log.Info("agent server stopped")
 	return err
+}
+
+// randomOwner returns 16 random characters from [a-z2-7].
+func randomOwner() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
 // Store returns the server's store.

@@ -84,8 +84,26 @@ func serve(t *testing.T, yaml string, env map[string]string) *client.Client {
 		hs.Close()
 		_ = srv.Shutdown(context.Background())
 	})
-	return client.New(hs.URL, m.AgentConfig.Runtime.APIKey)
+	c := client.New(hs.URL, m.AgentConfig.Runtime.APIKey)
+	baseURLs.Store(c, hs.URL)
+	return c
 }
+
+// baseURLs maps each client made by serve to its server's URL.
+var baseURLs sync.Map
+
+func clientURL(t *testing.T, c *client.Client) string {
+	t.Helper()
+	u, ok := baseURLs.Load(c)
+	if !ok {
+		t.Fatal("client not made by serve")
+	}
+	return u.(string)
+}
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
 
 // awaitReply reads the session's events from offset from until status
 // ready and returns the agent's reply text and the error event, if any.

@@ -82,6 +82,13 @@ const maxErrorBody = 64 << 10
 // do sends a request with an optional JSON body and decodes the JSON response
 // into out, when out is not nil.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	_, err := c.doStatus(ctx, method, path, query, in, out)
+	return err
+}
+
+// doStatus is do that also returns the HTTP status of a successful
+// response.
+func (c *Client) doStatus(ctx context.Context, method, path string, query url.Values, in, out any) (int, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -90,13 +97,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("agentry: encoding request: %w", err)
+			return 0, fmt.Errorf("agentry: encoding request: %w", err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return fmt.Errorf("agentry: building request: %w", err)
+		return 0, fmt.Errorf("agentry: building request: %w", err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -105,20 +112,20 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		return readAPIError(resp)
+		return resp.StatusCode, readAPIError(resp)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
+		return resp.StatusCode, nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("agentry: decoding %s %s response: %w", method, path, err)
+		return resp.StatusCode, fmt.Errorf("agentry: decoding %s %s response: %w", method, path, err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 func readAPIError(resp *http.Response) error {

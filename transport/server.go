@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentry/agentry/agent"
 	"github.com/agentry/agentry/manifest"
+	"github.com/agentry/agentry/routine"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/wire"
 )
@@ -26,6 +27,11 @@ type Config struct {
 	Engine *agent.Engine
 	// Logger receives request errors. Default: slog.Default().
 	Logger *slog.Logger
+	// Runner triggers and runs autonomous routines. Optional: without it
+	// GET /routines lists none and the other routine routes return 404.
+	Runner *routine.Runner
+	// Deliverer is woken when a callback becomes due. Optional.
+	Deliverer *routine.Deliverer
 	// HeartbeatInterval is the time between SSE heartbeat comments, which
 	// keep proxies from closing idle streams. Default 15s.
 	HeartbeatInterval time.Duration
@@ -34,16 +40,18 @@ type Config struct {
 // Server is the HTTP API as an [http.Handler]. It is safe for concurrent
 // use. It returns 503 on /health/ready with 503 until SetReady(true) is called.
 type Server struct {
-	mux      *http.ServeMux
-	store    store.Store
-	engine   *agent.Engine
-	log      *slog.Logger
-	keyHash  [sha256.Size]byte
-	maxBody  int64
-	maxWait  time.Duration
-	beat     time.Duration
-	ready    atomic.Bool
-	manifest *manifest.Manifest
+	mux       *http.ServeMux
+	store     store.Store
+	engine    *agent.Engine
+	log       *slog.Logger
+	keyHash   [sha256.Size]byte
+	maxBody   int64
+	maxWait   time.Duration
+	beat      time.Duration
+	runner    *routine.Runner
+	deliverer *routine.Deliverer
+	ready     atomic.Bool
+	manifest  *manifest.Manifest
 }
 
 // New returns the handler with every route registered.
@@ -56,15 +64,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	rt := cfg.Manifest.AgentConfig.Runtime
 	s := &Server{
-		mux:      http.NewServeMux(),
-		store:    cfg.Store,
-		engine:   cfg.Engine,
-		log:      cfg.Logger,
-		keyHash:  sha256.Sum256([]byte(rt.APIKey)),
-		maxBody:  rt.MaxBodyBytes,
-		maxWait:  rt.LongPollMaxWait.Or(manifest.DefaultLongPollMaxWait),
-		manifest: cfg.Manifest,
-		beat:     cfg.HeartbeatInterval,
+		mux:       http.NewServeMux(),
+		store:     cfg.Store,
+		engine:    cfg.Engine,
+		log:       cfg.Logger,
+		keyHash:   sha256.Sum256([]byte(rt.APIKey)),
+		maxBody:   rt.MaxBodyBytes,
+		maxWait:   rt.LongPollMaxWait.Or(manifest.DefaultLongPollMaxWait),
+		manifest:  cfg.Manifest,
+		beat:      cfg.HeartbeatInterval,
+		runner:    cfg.Runner,
+		deliverer: cfg.Deliverer,
 	}
 	if s.beat <= 0 {
 		s.beat = defaultHeartbeat
@@ -103,6 +113,13 @@ func (s *Server) routes() {
 	authed("POST /sessions/{id}/messages", s.postMessage)
 	authed("GET /sessions/{id}/events", s.events)
 	authed("POST /sessions/{id}/cancel", s.cancelTurn)
+
+	authed("GET /routines", s.listRoutines)
+	authed("GET /routines/{id}", s.getRoutine)
+	authed("POST /routines/{id}/trigger", s.triggerRoutine)
+	authed("GET /runs/{run_id}", s.getRun)
+	authed("POST /runs/{run_id}/cancel", s.cancelRun)
+	authed("POST /runs/{run_id}/redeliver", s.redeliverRun)
 }
 
 func (s *Server) wrap(h handlerFunc) http.Handler {

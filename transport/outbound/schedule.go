@@ -68,10 +68,10 @@ func (s Schedule) Validate() error {
 // Next returns the wait before the next attempt when attempt attempts
 // have failed, and false when no attempt is left. With no failed attempt
 // the wait is 0. A retryAfter that the receiver asked for (see
-// ParseRetryAfter) replaces a shorter scheduled delay. It is capped at the
-// schedule's largest delay, and at MaxRetryAfter when that is shorter.
-// Jitter is added last, so the wait is never shorter than the receiver
-// asked for within the cap.
+// ParseRetryAfter) replaces a shorter scheduled delay, up to
+// MaxRetryAfter, so a receiver that asks for more time gets it even when
+// the schedule's own delays are short. Jitter is added last, so the wait
+// is never shorter than the receiver asked for within the cap.
 func (s Schedule) Next(attempt int, retryAfter time.Duration) (time.Duration, bool) {
 	if attempt <= 0 {
 		return 0, true
@@ -81,22 +81,13 @@ func (s Schedule) Next(attempt int, retryAfter time.Duration) (time.Duration, bo
 	}
 	delay := max(s.Delays[attempt-1], 0)
 	if retryAfter > delay {
-		delay = max(delay, min(retryAfter, s.maxRetryAfter()))
+		delay = max(delay, min(retryAfter, MaxRetryAfter))
 	}
 	jitter := min(max(s.Jitter, 0), 1) // NaN becomes 0
 	if jitter > 0 && delay > 0 {
 		delay += time.Duration(rand.Float64() * jitter * float64(delay))
 	}
 	return delay, true
-}
-
-// maxRetryAfter returns the cap of a Retry-After wait.
-func (s Schedule) maxRetryAfter() time.Duration {
-	var largest time.Duration
-	for _, d := range s.Delays {
-		largest = max(largest, d)
-	}
-	return min(largest, MaxRetryAfter)
 }
 
 // ParseRetryAfter parses a Retry-After header value, either delay seconds

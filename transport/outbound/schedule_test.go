@@ -86,10 +86,10 @@ func TestScheduleRetryAfter(t *testing.T) {
 	}{
 		{"larger wins", []time.Duration{5 * time.Second, time.Hour}, 1, 90 * time.Second, 90 * time.Second},
 		{"smaller ignored", []time.Duration{5 * time.Minute}, 1, 30 * time.Second, 5 * time.Minute},
-		{"capped at largest delay", []time.Duration{5 * time.Second, 10 * time.Hour}, 1, 100 * time.Hour, 10 * time.Hour},
+		{"longer than the schedule", []time.Duration{5 * time.Second, 10 * time.Hour}, 1, 20 * time.Hour, 20 * time.Hour},
 		{"capped at 24h", []time.Duration{5 * time.Second, 48 * time.Hour}, 1, 100 * time.Hour, 24 * time.Hour},
 		{"cap keeps longer schedule", []time.Duration{5 * time.Second, 48 * time.Hour}, 2, 100 * time.Hour, 48 * time.Hour},
-		{"max duration", []time.Duration{time.Second, time.Hour}, 1, time.Duration(math.MaxInt64), time.Hour},
+		{"max duration", []time.Duration{time.Second, time.Hour}, 1, time.Duration(math.MaxInt64), 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,252 @@
+package routine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/transport/outbound"
+	"github.com/agentry/agentry/transport/webhook"
+	"github.com/agentry/agentry/transport/wire"
+)
+
+// DelivererConfig configures a [Deliverer].
+type DelivererConfig struct {
+	// Store keeps runs and their callback state. Required.
+	Store store.Store
+	// Client sends the POSTs through the outbound guard. Required.
+	Client *outbound.Client
+	// SigningKeys sign each POST with the Standard Webhooks scheme, the
+	// first key current; none means unsigned.
+	SigningKeys [][]byte
+	// BearerToken is sent as Authorization: Bearer; empty sends none.
+	BearerToken string
+	// Schedule is the retry schedule. Default outbound.DefaultSchedule.
+	Schedule *outbound.Schedule
+	// Owner names this process in leases. Default: a random id.
+	Owner string
+	// Logger receives delivery logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Workers is the number of POSTs in flight at once. Default 16.
+	Workers int
+	// PollInterval is how often idle workers look for due retries.
+	// Default 500ms.
+	PollInterval time.Duration
+	// LeaseTTL bounds how long a worker holds a callback; it must exceed
+	// the POST timeout. Default 1m.
+	LeaseTTL time.Duration
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+}
+
+// Deliverer POSTs the result of each ended run to its callback URL, at
+// least once, retrying on the schedule until a 2xx or a 410. It is safe
+// for concurrent use.
+type Deliverer struct {
+	cfg  DelivererConfig
+	log  *slog.Logger
+	kick chan struct{}
+
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// NewDeliverer returns a deliverer that is not yet started.
+func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
+	if cfg.Store == nil || cfg.Client == nil {
+		return nil, errors.New("routine: DelivererConfig.Store and DelivererConfig.Client are required")
+	}
+	if cfg.Schedule == nil {
+		s := outbound.DefaultSchedule()
+		cfg.Schedule = &s
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = "proc_" + randomID()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 500 * time.Millisecond
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Deliverer{cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, cfg.Workers), ctx: ctx, stop: stop}, nil
+}
+
+// Wake tells an idle worker to look for due callbacks now.
+func (d *Deliverer) Wake() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Start launches the workers.
+func (d *Deliverer) Start(ctx context.Context) error {
+	d.once.Do(func() {
+		for range d.cfg.Workers {
+			d.wg.Add(1)
+			go d.work()
+		}
+	})
+	return nil
+}
+
+// Stop stops the workers and waits for POSTs in flight, or for ctx.
+func (d *Deliverer) Stop(ctx context.Context) error {
+	d.stop()
+	done := make(chan struct{})
+	go func() {
+		d.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("routine: stopping callback workers: %w", ctx.Err())
+	}
+}
+
+func (d *Deliverer) work() {
+	defer d.wg.Done()
+	t := time.NewTicker(d.cfg.PollInterval)
+	defer t.Stop()
+	for d.ctx.Err() == nil {
+		claim, ok, err := d.cfg.Store.ClaimCallback(d.ctx, d.cfg.Owner, d.cfg.Now(), d.cfg.LeaseTTL)
+		if err != nil && d.ctx.Err() == nil {
+			d.log.Error("claiming callback failed", "error", err)
+		}
+		if ok {
+			d.deliver(claim)
+			continue
+		}
+		select {
+		case <-d.ctx.Done():
+		case <-d.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// deliver makes one attempt and stores its outcome.
+func (d *Deliverer) deliver(claim store.CallbackClaim) {
+	run := claim.Run
+	attempt := run.Callback.Attempts + 1
+	log := d.log.With("run_id", run.ID, "routine_id", run.RoutineID, "attempt", attempt)
+
+	body, err := CallbackBody(run)
+	if err != nil {
+		log.Error("encoding callback failed", "error", err)
+		d.record(claim, store.CallbackOutcome{State: store.CallbackFailed, LastError: "encoding the body failed"}, log)
+		return
+	}
+	res := d.post(run, body)
+	out := store.CallbackOutcome{LastStatus: res.StatusCode, LastError: res.Error}
+	switch res.Kind {
+	case outbound.Delivered:
+		out.State = store.CallbackDelivered
+		log.Info("callback delivered", "status", res.StatusCode)
+	case outbound.Gone:
+		out.State = store.CallbackDisabled
+		log.Warn("callback receiver answered 410 Gone; delivery stopped")
+	default:
+		delay, ok := d.cfg.Schedule.Next(attempt, res.RetryAfter)
+		if !ok {
+			out.State = store.CallbackFailed
+			log.Error("callback failed; attempts used up", "status", res.StatusCode, "error", res.Error)
+			break
+		}
+		out.State = store.CallbackPending
+		out.NextAttemptAt = d.cfg.Now().Add(delay)
+		log.Warn("callback attempt failed; retrying", "status", res.StatusCode, "error", res.Error, "retry_in", delay.String())
+	}
+	d.record(claim, out, log)
+}
+
+func (d *Deliverer) record(claim store.CallbackClaim, out store.CallbackOutcome, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
+	defer cancel()
+	if _, err := d.cfg.Store.RecordCallback(ctx, claim, out); err != nil {
+		log.Error("storing callback outcome failed; the attempt is repeated when its lease expires", "error", err)
+	}
+}
+
+// post sends one attempt. Every attempt carries the same body and
+// webhook-id; only the timestamp and signature change.
+func (d *Deliverer) post(run store.Run, body []byte) outbound.Outcome {
+	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.LeaseTTL)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, run.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return outbound.Classify(nil, err)
+	}
+	for k, v := range webhook.Headers(d.cfg.SigningKeys, run.ID, d.cfg.Now(), body) {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "agentry-callback")
+	if d.cfg.BearerToken != "" {
+		req.Header.Set("Authorization", "Bearer "+d.cfg.BearerToken)
+	}
+	resp, err := d.cfg.Client.Do(req)
+	if err != nil {
+		return outbound.Classify(nil, err)
+	}
+	_, readErr := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	out := outbound.Classify(resp, nil)
+	if readErr != nil && out.Kind == outbound.Delivered {
+		// The connection broke before the response was complete, so the
+		// receiver may not have finished; a duplicate is safer than a loss.
+		out.Kind = outbound.Retry
+		out.Error = "the connection closed before the response was complete"
+	}
+	return out
+}
+
+// CallbackBody returns the JSON POSTed for an ended run. It depends only
+// on the stored run, so every attempt sends the same bytes.
+func CallbackBody(run store.Run) ([]byte, error) {
+	cb := wire.RunCallback{
+		RunID:      run.ID,
+		RoutineID:  run.RoutineID,
+		Status:     run.Status,
+		Output:     run.Output,
+		Trigger:    wire.RunTrigger{Source: run.Trigger.Source, Webhook: run.Trigger.Webhook},
+		Metadata:   run.Metadata,
+		CreatedAt:  run.CreatedAt.UTC(),
+		FinishedAt: run.FinishedAt.UTC(),
+	}
+	if cb.Metadata == nil {
+		cb.Metadata = map[string]any{}
+	}
+	if run.Error != nil {
+		cb.Error = &wire.ErrorInfo{Code: run.Error.Code, Message: run.Error.Message}
+	}
+	if !run.StartedAt.IsZero() {
+		started := run.StartedAt.UTC()
+		cb.StartedAt = &started
+		cb.DurationMS = run.FinishedAt.Sub(run.StartedAt).Milliseconds()
+	}
+	return json.Marshal(cb)
+}
