@@ -31,6 +31,8 @@ type AgentConfig struct {
 	Runtime Runtime `json:"runtime"`
 	LLMs    LLMs    `json:"llms"`
 	Context Context `json:"context,omitempty"`
+	// Webhooks are the inbound entry points that third parties call.
+	Webhooks []Webhook `json:"webhooks,omitempty"`
 
 	// InteractivePlatform is read only by the hosted platform; it is
 	// accepted and ignored with a warning.
