@@ -166,6 +166,10 @@ type TriggerRequest struct {
 	// webhook.
 	Source  string
 	Webhook string
+	// DedupeHash, when set, replaces the hash of Input that tells a
+	// repeated idempotency key from a reuse with other content. Inbound
+	// webhooks set it to a hash of the whole body.
+	DedupeHash string
 }
 
 // Trigger validates req, stores a queued run and wakes a worker. The run
@@ -196,9 +200,12 @@ func (r *Runner) Trigger(ctx context.Context, req TriggerRequest) (store.Run, bo
 		return store.Run{}, false, &InvalidTriggerError{Violations: problems}
 	}
 
-	hash, err := inputHash(req.Input)
-	if err != nil {
-		return store.Run{}, false, &InvalidTriggerError{Violations: []Violation{{Path: "/input", Message: err.Error()}}}
+	hash := req.DedupeHash
+	if hash == "" {
+		var err error
+		if hash, err = inputHash(req.Input); err != nil {
+			return store.Run{}, false, &InvalidTriggerError{Violations: []Violation{{Path: "/input", Message: err.Error()}}}
+		}
 	}
 	source := req.Source
 	if source == "" {

@@ -107,3 +107,9 @@ type RunCallback struct {
 	FinishedAt time.Time       `json:"finished_at"`
 	DurationMS int64           `json:"duration_ms"`
 }
+
+// WebhookAccepted is the body of a successful POST /webhooks/{name}: 202
+// for a new run, 200 for a delivery seen before.
+type WebhookAccepted struct {
+	RunID string `json:"run_id"`
+}
