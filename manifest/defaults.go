@@ -117,4 +117,7 @@ func (m *Manifest) ApplyDefaults() {
 			a.MaxAttempts = DefaultMaxAttempts
 		}
 	}
+	for i := range m.AgentConfig.Webhooks {
+		m.AgentConfig.Webhooks[i].applyDefaults()
+	}
 }

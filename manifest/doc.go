@@ -77,6 +77,19 @@
 // A callback_url is an absolute http or https URL whose host
 // [MatchHost] finds in callback_url_allowlist, when that list is set.
 //
+// # Webhooks
+//
+// Each entry of agent_config.webhooks has a unique name and starts the
+// autonomous routine that its routine key names; a conversational routine
+// is rejected. The secret must not be blank, and for the standard scheme
+// (the default) it is "whsec_" and base64; messages never show it. The
+// hmac-sha256 scheme needs header, and only it may set header, prefix and
+// encoding. Tolerance applies to the standard and stripe schemes, which
+// sign a timestamp, and lies in (0, 1h]. Input is "body" or a JSON
+// pointer (RFC 6901). A callback_url is an absolute http or https URL
+// whose host the routine's callback_url_allowlist allows, when it has
+// one. [Manifest.Webhook] finds an entry by name.
+//
 // The keys endpoint, secrets and agent_config.interactive_platform are
 // read only by the hosted Interactive Agents platform. They are accepted
 // so that its manifests load, left unchecked and unexpanded, and listed in

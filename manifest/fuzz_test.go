@@ -18,6 +18,14 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(routinesYAML(refundRoutine + "      - r.yaml\n      - ${V}.yaml\n")))
 	f.Add([]byte(routinesYAML("      - id: r\n        entry: a\n        autonomous: {input_schema: {type: objct}, output_schema: {}}\n" +
 		"        nodes: [{id: a, think: t, output_schema: {$ref: x.json}, transitions: [{to: a}, {to: b}]}]\n")))
+	f.Add([]byte(routinesYAML("      - r.yaml\n") + "  webhooks:\n" +
+		"    - {name: k, routine: kyc, secret: " + standardSecret + ", input: /a~0b, callback_url: \"https://x.bank.example\"}\n" +
+		"    - {name: h, routine: kyc, secret: s, signature: hmac-sha256, header: X-Sig, prefix: \"sha256=\"}\n" +
+		"    - {name: s, routine: kyc, secret: s, signature: stripe, tolerance: 1h}\n"))
+	f.Add([]byte(routinesYAML(refundRoutine+"      - r.yaml\n") + "  webhooks:\n" +
+		"    - {name: k, routine: refund, secret: \"whsec_${V}\", header: X, input: data}\n" +
+		"    - {name: k, routine: r, secret: \" \", signature: hmac-sha256, prefix: \" v\", tolerance: 0s, input: /~2}\n" +
+		"    - {name: s, routine: kyc, secret: s, signature: stripe, encoding: hex, tolerance: 2h, callback_url: \"https://u@x\"}\n"))
 	dir := f.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(kycRoutine), 0o644); err != nil {
 		f.Fatal(err)

@@ -246,35 +246,47 @@ func (c *checker) autonomous(ptr string, a map[string]any) {
 	c.jsonSchema(ptr+"/input_schema", a["input_schema"])
 	c.jsonSchema(ptr+"/output_schema", a["output_schema"])
 
-	var allow []string
-	allowValid := true
 	list, _ := a["callback_url_allowlist"].([]any)
 	for i, item := range list {
-		s, ok := item.(string)
-		if !ok {
-			allowValid = false
-			continue
+		if s, ok := item.(string); ok {
+			if err := checkHostPattern(s, true); err != nil {
+				c.report(ptr+"/callback_url_allowlist/"+strconv.Itoa(i), "%v", err)
+			}
 		}
-		if err := checkHostPattern(s, true); err != nil {
-			c.report(ptr+"/callback_url_allowlist/"+strconv.Itoa(i), "%v", err)
-			allowValid = false
-			continue
+	}
+	if raw, ok := a["callback_url"].(string); ok {
+		c.callbackURL(ptr+"/callback_url", raw, a, "callback_url_allowlist")
+	}
+}
+
+// callbackURL checks a callback URL at ptr against the allowlist of the
+// autonomous block a, which messages call listName. An allowlist with an
+// invalid entry is reported on its own and not matched against.
+func (c *checker) callbackURL(ptr, raw string, a map[string]any, listName string) {
+	u, err := checkHTTPURL(raw)
+	if err != nil {
+		c.report(ptr, "%v", err)
+		return
+	}
+	allow, valid := callbackAllowlist(a)
+	if valid && len(allow) > 0 && !MatchHost(allow, u.Hostname()) {
+		c.report(ptr, "host %q is not in %s", u.Hostname(), listName)
+	}
+}
+
+// callbackAllowlist returns the callback_url_allowlist of the autonomous
+// block a, and false when an entry is not a valid host pattern.
+func callbackAllowlist(a map[string]any) ([]string, bool) {
+	list, _ := a["callback_url_allowlist"].([]any)
+	allow := make([]string, 0, len(list))
+	for _, item := range list {
+		s, ok := item.(string)
+		if !ok || checkHostPattern(s, true) != nil {
+			return nil, false
 		}
 		allow = append(allow, s)
 	}
-
-	raw, ok := a["callback_url"].(string)
-	if !ok {
-		return
-	}
-	u, err := checkHTTPURL(raw)
-	if err != nil {
-		c.report(ptr+"/callback_url", "%v", err)
-		return
-	}
-	if allowValid && len(allow) > 0 && !MatchHost(allow, u.Hostname()) {
-		c.report(ptr+"/callback_url", "host %q is not in callback_url_allowlist", u.Hostname())
-	}
+	return allow, true
 }
 
 // jsonSchema reports a mapping at ptr that does not compile as JSON

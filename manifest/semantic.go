@@ -55,6 +55,7 @@ func checkSemantics(t *tree, dir string, p *problems) semantics {
 	c.systemPrompt()
 	c.variables()
 	c.routines()
+	c.webhooks()
 	return c.out
 }
 

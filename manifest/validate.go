@@ -87,6 +87,8 @@ func addSchemaViolation(t *tree, e *validator.ValidationError, p *problems) {
 		p.addOnce(path, line, "must be at least %v", sch["minimum"])
 	case "maximum":
 		p.addOnce(path, line, "must be at most %v", sch["maximum"])
+	case "maxLength":
+		p.addOnce(path, line, "must be at most %v characters long", sch["maxLength"])
 	case "minItems":
 		p.addOnce(path, line, "must list at least %v entries", sch["minItems"])
 	case "maxItems":
