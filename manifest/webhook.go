@@ -29,9 +29,10 @@ type Webhook struct {
 	Secret string `json:"secret"`
 	// Signature is the scheme: standard (default), hmac-sha256 or stripe.
 	Signature string `json:"signature,omitempty" jsonschema:"enum=standard,enum=hmac-sha256,enum=stripe"`
-	// Header names the header that carries the hmac-sha256 signature, for
-	// example X-Hub-Signature-256. Required for that scheme and rejected
-	// by the others.
+	// Header names the header that carries the signature: required for
+	// hmac-sha256 (for example X-Hub-Signature-256), optional for stripe
+	// (default Stripe-Signature; Persona sends Persona-Signature), and
+	// rejected for standard.
 	Header string `json:"header,omitempty"`
 	// Prefix is stripped from the header value before decoding, for
 	// example "sha256=". hmac-sha256 only.

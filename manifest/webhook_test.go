@@ -42,6 +42,7 @@ func TestParseWebhooks(t *testing.T) {
       routine: kyc
       secret: whsec_not-base64-for-stripe
       signature: stripe
+      header: Persona-Signature
       tolerance: 1h
       input: /a~1b/~0c
     - name: plain-hmac
@@ -60,7 +61,7 @@ func TestParseWebhooks(t *testing.T) {
 			Header: "X-Hub-Signature-256", Prefix: "sha256=", Encoding: EncodingBase64,
 			Input: "/data/object", CallbackURL: "https://ops.bank.example/kyc"},
 		{Name: "Stripe", Routine: "kyc", Secret: "whsec_not-base64-for-stripe", Signature: SchemeStripe,
-			Tolerance: Duration(time.Hour), Input: "/a~1b/~0c"},
+			Header: "Persona-Signature", Tolerance: Duration(time.Hour), Input: "/a~1b/~0c"},
 		{Name: "plain-hmac", Routine: "kyc", Secret: "s", Signature: SchemeHMACSHA256,
 			Header: "X-Signature", Encoding: EncodingHex, Input: InputBody},
 	}

@@ -102,7 +102,15 @@ func (c *checker) webhook(ptr string, w map[string]any, routines map[string]rout
 	case scheme == SchemeHMACSHA256:
 		c.hmacKeys(ptr, w)
 	case known:
-		for _, key := range []string{"header", "prefix", "encoding"} {
+		// The stripe scheme reads its header from a configurable name
+		// (Stripe-Signature by default, Persona-Signature for Persona).
+		keys := []string{"prefix", "encoding"}
+		if scheme != SchemeStripe {
+			keys = append(keys, "header")
+		} else if h, ok := w["header"].(string); ok && !validHeaderName(h) {
+			c.report(ptr+"/header", "is not a valid HTTP header name")
+		}
+		for _, key := range keys {
 			if _, ok := w[key]; ok {
 				c.report(ptr+"/"+key, "applies only to signature hmac-sha256; remove it, or set signature: hmac-sha256")
 			}
