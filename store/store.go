@@ -35,6 +35,7 @@ type Store interface {
 	Events
 	Turns
 	Runs
+	Deliveries
 
 	// Notifier returns the notifier that Append wakes. It is the same value
 	// for the store's whole life.
@@ -101,6 +102,9 @@ type Session struct {
 	ProcessedOffset int64
 	// Lease is the running turn's lease; the zero value means none.
 	Lease Lease
+	// Deliveries is the progress of pushing the session's events, by
+	// sink name. A sink without an entry is active at cursor 0.
+	Deliveries map[string]Delivery
 }
 
 // NeedsTurn reports whether a triggering message is still unanswered.

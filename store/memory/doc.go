@@ -19,9 +19,15 @@
 // Code that needs both takes the store-wide lock first. Appends wake
 // waiters after the session lock is released.
 //
-// Runs have a lock of their own, separate from both. Queued runs, leased
-// runs and pending callbacks each sit in a min-heap, so ClaimRun and
-// ClaimCallback cost O(log n) in the number of runs instead of a scan.
+// Event delivery keeps each session's cursors with the session, under its
+// lock. An index of the sessions that may have events to push, per sink,
+// has a lock taken inside a session's lock, so ClaimDelivery looks only at
+// sessions that gained work instead of scanning them all.
+//
+// Runs have a lock of their own, separate from the store-wide and session
+// locks. Queued runs, leased runs and pending callbacks each sit in a
+// min-heap, so ClaimRun and ClaimCallback cost O(log n) in the number of
+// runs instead of a scan.
 // ClaimRun, CompleteRun, CancelRun, RecordCallback and RedeliverCallback
 // wake the waiters of each run they change, on [store.RunTopic], after
 // the lock is released.

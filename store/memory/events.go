@@ -11,11 +11,12 @@ import (
 
 // Append adds events to the session's log under the session's lock, so
 // offsets are gapless under concurrent appends, then wakes the session's
-// waiters. Payloads are copied in and the returned events own their own
-// copies. With opts.Trigger the last event becomes the session's
-// TriggerOffset. With opts.RequireIdle the append fails with ErrTurnBusy
-// while the session needs a turn or its lease is held. Appending no events
-// changes nothing and wakes nobody.
+// waiters and the event deliverers ([store.DeliveryTopic]). Payloads are
+// copied in and the returned events own their own copies. With
+// opts.Trigger the last event becomes the session's TriggerOffset. With
+// opts.RequireIdle the append fails with ErrTurnBusy while the session
+// needs a turn or its lease is held. Appending no events changes nothing
+// and wakes nobody.
 func (s *Store) Append(ctx context.Context, sessionID string, events []store.NewEvent, opts store.AppendOptions) ([]store.Event, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, fmt.Errorf("append to session %q: %w", sessionID, err)
@@ -41,12 +42,16 @@ func (s *Store) Append(ctx context.Context, sessionID string, events []store.New
 		e.s.TriggerOffset = added[len(added)-1].Offset
 		s.setPendingLocked(e, e.s.NeedsTurn())
 	}
+	if len(added) > 0 {
+		s.deliveries.markReady(e)
+	}
 	e.mu.Unlock()
 
 	if len(added) == 0 {
 		return []store.Event{}, nil
 	}
 	s.notifier.Notify(sessionID)
+	s.notifier.Notify(store.DeliveryTopic)
 	return copyEvents(added), nil
 }
 

@@ -31,6 +31,7 @@ func (e *sessionEntry) snapshot() store.Session {
 	out := e.s
 	out.Variables = store.CloneMap(out.Variables)
 	out.Metadata = store.CloneMap(out.Metadata)
+	out.Deliveries = cloneDeliveries(out.Deliveries)
 	return out
 }
 
@@ -62,6 +63,13 @@ func (s *Store) CreateSession(ctx context.Context, in store.Session, initial []s
 	}
 	now := s.clock()
 
+	appended := false
+	defer func() {
+		// Runs after the unlock below.
+		if appended {
+			s.notifier.Notify(store.DeliveryTopic)
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, gone := s.deleted[in.ID]; gone {
@@ -91,7 +99,11 @@ func (s *Store) CreateSession(ctx context.Context, in store.Session, initial []s
 	e.s.TriggerOffset = -1
 	e.s.ProcessedOffset = 0
 	e.s.Lease = store.Lease{}
-	e.appendLocked(initial, now)
+	e.s.Deliveries = nil
+	if len(e.appendLocked(initial, now)) > 0 {
+		s.deliveries.markReady(e)
+		appended = true
+	}
 
 	s.sessions[in.ID] = e
 	s.order = append(s.order, e)
@@ -161,7 +173,8 @@ func (s *Store) ListSessions(ctx context.Context, f store.SessionFilter) ([]stor
 
 // UpdateSession applies p: Mode and WebhookURL are replaced when set, and
 // Variables and Metadata are merged with nil values deleting keys. It sets
-// UpdatedAt and returns a copy of the result.
+// UpdatedAt and returns a copy of the result. A changed WebhookURL wakes
+// event deliverers on [store.DeliveryTopic].
 func (s *Store) UpdateSession(ctx context.Context, id string, p store.SessionPatch) (store.Session, error) {
 	if err := s.check(ctx); err != nil {
 		return store.Session{}, fmt.Errorf("update session %q: %w", id, err)
@@ -173,20 +186,29 @@ func (s *Store) UpdateSession(ctx context.Context, id string, p store.SessionPat
 	now := s.clock()
 
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.deleted {
+		e.mu.Unlock()
 		return store.Session{}, fmt.Errorf("update session %q: %w", id, store.ErrNotFound)
 	}
 	if p.Mode != nil {
 		e.s.Mode = *p.Mode
 	}
+	urlChanged := p.WebhookURL != nil && *p.WebhookURL != e.s.WebhookURL
 	if p.WebhookURL != nil {
 		e.s.WebhookURL = *p.WebhookURL
 	}
 	e.s.Variables = store.MergeMap(e.s.Variables, p.Variables)
 	e.s.Metadata = store.MergeMap(e.s.Metadata, p.Metadata)
 	e.s.UpdatedAt = now
-	return e.snapshot(), nil
+	out := e.snapshot()
+	if urlChanged {
+		s.deliveries.markReady(e)
+	}
+	e.mu.Unlock()
+	if urlChanged {
+		s.notifier.Notify(store.DeliveryTopic)
+	}
+	return out, nil
 }
 
 // DeleteSession drops the session and its events and reserves its id. It

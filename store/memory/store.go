@@ -26,6 +26,10 @@ type Store struct {
 	// session's lock.
 	runs *runTable
 
+	// deliveries indexes sessions that may have events to push. Its lock
+	// is taken inside a session's lock, never the other way round.
+	deliveries *deliveryIndex
+
 	mu        sync.RWMutex
 	customers map[string]*store.Customer
 	sessions  map[string]*sessionEntry
@@ -57,6 +61,7 @@ func New(opts ...Option) *Store {
 		notifier:   NewNotifier(),
 		pending:    make(map[*sessionEntry]struct{}),
 		runs:       newRunTable(),
+		deliveries: newDeliveryIndex(),
 		customers:  make(map[string]*store.Customer),
 		sessions:   make(map[string]*sessionEntry),
 		deleted:    make(map[string]struct{}),

@@ -114,9 +114,15 @@ func (s *Store) CompleteTurn(ctx context.Context, c store.TurnClaim, events []st
 	e.s.ProcessedOffset = max(e.s.ProcessedOffset, processed)
 	e.s.Lease = store.Lease{}
 	s.setPendingLocked(e, e.s.NeedsTurn())
+	if len(added) > 0 {
+		s.deliveries.markReady(e)
+	}
 	e.mu.Unlock()
 
 	s.notifier.Notify(c.SessionID)
+	if len(added) > 0 {
+		s.notifier.Notify(store.DeliveryTopic)
+	}
 	return copyEvents(added), nil
 }
 
