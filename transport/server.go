@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -50,6 +51,7 @@ type Server struct {
 	beat      time.Duration
 	runner    *routine.Runner
 	deliverer *routine.Deliverer
+	inbound   map[string]*inbound
 	ready     atomic.Bool
 	manifest  *manifest.Manifest
 }
@@ -79,6 +81,11 @@ func New(cfg Config) (*Server, error) {
 	if s.beat <= 0 {
 		s.beat = defaultHeartbeat
 	}
+	hooks, err := newInbound(cfg.Manifest.AgentConfig.Webhooks)
+	if err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
+	s.inbound = hooks
 	if s.maxBody <= 0 {
 		s.maxBody = manifest.DefaultMaxBodyBytes
 	}
@@ -120,6 +127,9 @@ func (s *Server) routes() {
 	authed("GET /runs/{run_id}", s.getRun)
 	authed("POST /runs/{run_id}/cancel", s.cancelRun)
 	authed("POST /runs/{run_id}/redeliver", s.redeliverRun)
+
+	// Inbound webhooks authenticate by their signature alone.
+	open("POST /webhooks/{name}", s.receiveWebhook)
 }
 
 func (s *Server) wrap(h handlerFunc) http.Handler {

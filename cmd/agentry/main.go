@@ -6,6 +6,7 @@
 //	agentry serve --manifest FILE [--addr :8080]
 //	agentry validate FILE
 //	agentry schema
+//	agentry webhook sign --manifest FILE --name NAME --body FILE [--url URL]
 package main
 
 import (
@@ -20,6 +21,9 @@ Usage:
   agentry serve --manifest FILE [--addr ADDR]   serve the agent
   agentry validate FILE                         check a manifest; list every problem
   agentry schema                                print the manifest JSON Schema
+  agentry webhook sign --manifest FILE --name NAME --body FILE [--url URL]
+                                                print a signed curl command that
+                                                POSTs FILE to an inbound webhook
 
 Run "agentry COMMAND -h" for a command's flags.
 `
@@ -41,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "schema":
 		return schema(stdout)
+	case "webhook":
+		return webhookCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
