@@ -111,7 +111,8 @@ func (d *Deliverer) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the workers and waits for POSTs in flight, or for ctx.
+// Stop stops the workers and waits for the POSTs in flight to finish and
+// be recorded, or for ctx to end.
 func (d *Deliverer) Stop(ctx context.Context) error {
 	d.stop()
 	done := make(chan struct{})
@@ -194,7 +195,9 @@ func (d *Deliverer) record(claim store.CallbackClaim, out store.CallbackOutcome,
 // post sends one attempt. Every attempt carries the same body and
 // webhook-id; only the timestamp and signature change.
 func (d *Deliverer) post(run store.Run, body []byte) outbound.Outcome {
-	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.LeaseTTL)
+	// A POST in flight outlives Stop, which waits for it, so a callback the
+	// receiver accepts is also recorded as delivered.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), d.cfg.LeaseTTL)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, run.CallbackURL, bytes.NewReader(body))
 	if err != nil {
