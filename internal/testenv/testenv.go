@@ -1,5 +1,5 @@
 // Package testenv holds helpers for tests that need programs or packages
-// from outside Go, such as Node.js and the npm packages that
+// from outside Go, such as openssl, Node.js and the npm packages that
 // scripts/setup-npm installs into testdata/npm/node_modules.
 //
 // A test whose requirement is missing is skipped with a message that tells
@@ -33,6 +33,23 @@ func RequireNPMPackage(t testing.TB, name string) (nodeModulesDir string) {
 		t.Skip(msg)
 	}
 	return dir
+}
+
+// RequireProgram returns the path of the program name on PATH (or of
+// name itself when it contains a path separator). When it is missing it
+// skips the test, or fails it under CI=true, with a message telling the
+// user to install it.
+func RequireProgram(t testing.TB, name string) (path string) {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		msg := fmt.Sprintf("%v; install %s to run this test", err, name)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return path
 }
 
 // findNPMPackage returns the node_modules directory that contains the

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -124,6 +125,55 @@ func TestVerifyAcceptsReferenceSign(t *testing.T) {
 		}
 		if want := webhook.Sign(key, id, now, body); signature != want {
 			t.Errorf("%s: standardwebhooks signed %q, Sign gives %q", name, signature, want)
+		}
+	}
+}
+
+func TestVerifierAcceptsReferenceSign(t *testing.T) {
+	v := mustVerifier(t, standardConfig)
+	now := time.Now()
+
+	var names []string
+	var cases []nodeCase
+	for name, body := range referenceBodies {
+		names = append(names, name)
+		cases = append(cases, nodeCase{Op: "sign", ID: "msg_ref_" + name, Timestamp: now.Unix(), Body: body})
+	}
+
+	results := runReference(t, testSecret, cases)
+	for i, name := range names {
+		h := http.Header{}
+		h.Set(webhook.HeaderID, cases[i].ID)
+		h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+		h.Set(webhook.HeaderSignature, results[i].Signature)
+		id, err := v.Verify(h, referenceBodies[name], now)
+		if err != nil {
+			t.Errorf("%s: Verifier rejected the standardwebhooks signature %q: %v", name, results[i].Signature, err)
+			continue
+		}
+		if id != cases[i].ID {
+			t.Errorf("%s: delivery id = %q, want %q", name, id, cases[i].ID)
+		}
+	}
+}
+
+func TestReferenceVerifiesVerifierSign(t *testing.T) {
+	v := mustVerifier(t, standardConfig)
+	now := time.Now() // the npm package checks against its own clock
+
+	var names []string
+	var cases []nodeCase
+	for name, body := range referenceBodies {
+		h := v.Sign(body, now)
+		names = append(names, name)
+		cases = append(cases, nodeCase{Op: "verify", ID: h.Get(webhook.HeaderID),
+			Timestamp: h.Get(webhook.HeaderTimestamp), Signature: h.Get(webhook.HeaderSignature), Body: body})
+	}
+
+	results := runReference(t, testSecret, cases)
+	for i, name := range names {
+		if !results[i].OK {
+			t.Errorf("%s: standardwebhooks rejected Verifier.Sign: %s", name, results[i].Error)
 		}
 	}
 }

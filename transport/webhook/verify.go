@@ -41,11 +41,11 @@ func Verify(keys [][]byte, id, timestamp, signatureHeader string, body []byte, n
 	case len(keys) == 0:
 		return fmt.Errorf("%w: no verification key is configured", ErrInvalidSecret)
 	}
-	unix, err := parseTimestamp(timestamp)
+	unix, err := parseTimestamp(HeaderTimestamp, timestamp)
 	if err != nil {
 		return err
 	}
-	if err := checkTolerance(unix, now, tolerance); err != nil {
+	if err := checkTolerance(HeaderTimestamp, unix, now, tolerance); err != nil {
 		return err
 	}
 
@@ -72,27 +72,28 @@ func Verify(keys [][]byte, id, timestamp, signatureHeader string, body []byte, n
 		"sender signs the raw body with the same secret", ErrInvalidSignature, HeaderSignature)
 }
 
-// parseTimestamp parses Unix seconds written as decimal digits only.
-func parseTimestamp(timestamp string) (int64, error) {
+// parseTimestamp parses Unix seconds written as decimal digits only. field
+// names the timestamp in error messages.
+func parseTimestamp(field, timestamp string) (int64, error) {
 	if len(timestamp) > maxTimestampDigits {
 		return 0, fmt.Errorf("%w: %s has %d characters, want Unix seconds of at most %d digits",
-			ErrTimestamp, HeaderTimestamp, len(timestamp), maxTimestampDigits)
+			ErrTimestamp, field, len(timestamp), maxTimestampDigits)
 	}
 	for i := range len(timestamp) {
 		if timestamp[i] < '0' || timestamp[i] > '9' {
-			return 0, fmt.Errorf("%w: %s %q is not Unix seconds", ErrTimestamp, HeaderTimestamp, timestamp)
+			return 0, fmt.Errorf("%w: %s %q is not Unix seconds", ErrTimestamp, field, timestamp)
 		}
 	}
 	unix, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s %q is not Unix seconds", ErrTimestamp, HeaderTimestamp, timestamp)
+		return 0, fmt.Errorf("%w: %s %q is not Unix seconds", ErrTimestamp, field, timestamp)
 	}
 	return unix, nil
 }
 
 // checkTolerance rejects a timestamp more than tolerance before or after
-// now.
-func checkTolerance(unix int64, now time.Time, tolerance time.Duration) error {
+// now. field names the timestamp in error messages.
+func checkTolerance(field string, unix int64, now time.Time, tolerance time.Duration) error {
 	if tolerance <= 0 {
 		tolerance = DefaultTolerance
 	}
@@ -102,11 +103,11 @@ func checkTolerance(unix int64, now time.Time, tolerance time.Duration) error {
 	case skew > limit:
 		return fmt.Errorf("%w: %s is %ds old, more than the tolerance of %s; "+
 			"check the sender's clock, or whether this is a replayed message",
-			ErrTimestamp, HeaderTimestamp, skew, tolerance)
+			ErrTimestamp, field, skew, tolerance)
 	case -skew > limit:
 		return fmt.Errorf("%w: %s is %ds in the future, more than the tolerance of %s; "+
 			"check the sender's clock",
-			ErrTimestamp, HeaderTimestamp, -skew, tolerance)
+			ErrTimestamp, field, -skew, tolerance)
 	}
 	return nil
 }
