@@ -38,7 +38,15 @@ func loadManifest(dir, apiKey, signingSecret string) (*manifest.Manifest, error)
 		return nil, fmt.Errorf("write the model script to %s: %w", dir, err)
 	}
 
-	env := map[string]string{"AGENTRY_API_KEY": apiKey, "AGENTRY_SIGNING_SECRET": signingSecret}
+	env := map[string]string{
+		"AGENTRY_API_KEY":        apiKey,
+		"AGENTRY_SIGNING_SECRET": signingSecret,
+		// The inbound webhooks are not used by this program, but the
+		// manifest needs their secrets to load.
+		"VERIFICATION_WEBHOOK_SECRET": newSigningSecret(),
+		"DOCUMENT_WEBHOOK_SECRET":     newAPIKey(),
+		"INQUIRY_WEBHOOK_SECRET":      newAPIKey(),
+	}
 	m, err := manifest.Parse(yaml, manifest.WithDir(dir), manifest.WithLookupEnv(func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
