@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -33,6 +34,12 @@ type Config struct {
 	Runner *routine.Runner
 	// Deliverer is woken when a callback becomes due. Optional.
 	Deliverer *routine.Deliverer
+	// Events pushes session events to sinks. Optional: without it
+	// sessions show no delivery state.
+	Events *EventDeliverer
+	// CheckWebhookURL rejects a session's webhook_url at open and PATCH
+	// (422) when the outbound guard would not reach it. Optional.
+	CheckWebhookURL func(ctx context.Context, rawURL string) error
 	// HeartbeatInterval is the time between SSE heartbeat comments, which
 	// keep proxies from closing idle streams. Default 15s.
 	HeartbeatInterval time.Duration
@@ -51,6 +58,8 @@ type Server struct {
 	beat      time.Duration
 	runner    *routine.Runner
 	deliverer *routine.Deliverer
+	delivery  *EventDeliverer
+	checkURL  func(ctx context.Context, rawURL string) error
 	inbound   map[string]*inbound
 	ready     atomic.Bool
 	manifest  *manifest.Manifest
@@ -77,6 +86,8 @@ func New(cfg Config) (*Server, error) {
 		beat:      cfg.HeartbeatInterval,
 		runner:    cfg.Runner,
 		deliverer: cfg.Deliverer,
+		delivery:  cfg.Events,
+		checkURL:  cfg.CheckWebhookURL,
 	}
 	if s.beat <= 0 {
 		s.beat = defaultHeartbeat
@@ -120,6 +131,7 @@ func (s *Server) routes() {
 	authed("POST /sessions/{id}/messages", s.postMessage)
 	authed("GET /sessions/{id}/events", s.events)
 	authed("POST /sessions/{id}/cancel", s.cancelTurn)
+	authed("POST /sessions/{id}/redeliver", s.redeliverEvents)
 
 	authed("GET /routines", s.listRoutines)
 	authed("GET /routines/{id}", s.getRoutine)

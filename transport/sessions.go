@@ -36,7 +36,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
 	if req.Mode != "" && req.Mode != store.ModeAuto && req.Mode != store.ModeManual {
 		details = append(details, wire.FieldDetail{Path: "/mode", Message: `must be "auto" or "manual"`})
 	}
-	if d := checkWebhookURL("/webhook_url", req.WebhookURL); d != nil {
+	if d := s.checkWebhookTarget(r.Context(), "/webhook_url", req.WebhookURL); d != nil {
 		details = append(details, *d)
 	}
 	if len(details) > 0 {
@@ -61,7 +61,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, toWireSession(sess))
+	writeJSON(w, status, s.wireSession(sess))
 	return nil
 }
 
@@ -87,7 +87,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return sessionErr(err, id)
 	}
-	writeJSON(w, http.StatusOK, toWireSession(sess))
+	writeJSON(w, http.StatusOK, s.wireSession(sess))
 	return nil
 }
 
@@ -113,7 +113,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := wire.SessionList{Sessions: make([]wire.Session, 0, len(list)), NextCursor: next}
 	for _, sess := range list {
-		out.Sessions = append(out.Sessions, toWireSession(sess))
+		out.Sessions = append(out.Sessions, s.wireSession(sess))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -133,7 +133,7 @@ func (s *Server) patchSession(w http.ResponseWriter, r *http.Request) error {
 		details = append(details, wire.FieldDetail{Path: "/mode", Message: `must be "auto" or "manual"`})
 	}
 	if req.WebhookURL != nil {
-		if d := checkWebhookURL("/webhook_url", *req.WebhookURL); d != nil {
+		if d := s.checkWebhookTarget(r.Context(), "/webhook_url", *req.WebhookURL); d != nil {
 			details = append(details, *d)
 		}
 	}
@@ -149,7 +149,12 @@ func (s *Server) patchSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return sessionErr(err, id)
 	}
-	writeJSON(w, http.StatusOK, toWireSession(sess))
+	if req.WebhookURL != nil {
+		if sess, err = s.resumeWebhook(r.Context(), sess); err != nil {
+			return sessionErr(err, id)
+		}
+	}
+	writeJSON(w, http.StatusOK, s.wireSession(sess))
 	return nil
 }
 

@@ -66,9 +66,15 @@ type Session struct {
 	// NextOffset is the offset the next event will get.
 	NextOffset int64 `json:"next_offset"`
 	// Busy is true while a turn is pending or running.
-	Busy      bool      `json:"busy"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Busy bool `json:"busy"`
+	// Webhook is the delivery state of the event webhook; absent when
+	// the session has no webhook URL and the server no default one.
+	Webhook *Delivery `json:"webhook,omitempty"`
+	// Sinks are the delivery states of the sinks that the application
+	// added, by name.
+	Sinks     map[string]Delivery `json:"sinks,omitempty"`
+	CreatedAt time.Time           `json:"created_at"`
+	UpdatedAt time.Time           `json:"updated_at"`
 }
 
 // CreateSessionRequest is the body of POST /sessions. Every field is
