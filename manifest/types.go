@@ -33,6 +33,9 @@ type AgentConfig struct {
 	Context Context `json:"context,omitempty"`
 	// Webhooks are the inbound entry points that third parties call.
 	Webhooks []Webhook `json:"webhooks,omitempty"`
+	// MCPs are the Model Context Protocol servers whose tools the agent
+	// may call.
+	MCPs []MCP `json:"mcps,omitempty"`
 
 	// InteractivePlatform is read only by the hosted platform; it is
 	// accepted and ignored with a warning.
