@@ -20,6 +20,7 @@ import (
 	"github.com/agentry/agentry/store/memory"
 	"github.com/agentry/agentry/tool"
 	"github.com/agentry/agentry/transport"
+	"github.com/agentry/agentry/transport/sink"
 )
 
 // Options are the parts of a server that code supplies rather than the
@@ -43,6 +44,10 @@ type Options struct {
 	// Owner names this process in work leases, so that several replicas
 	// sharing a store can tell their leases apart. Default: a random id.
 	Owner string
+	// Sinks receive every event of every session, in addition to the
+	// built-in event webhook, each with a delivery cursor of its own in
+	// the store (see package transport/sink). Default none.
+	Sinks []sink.Sink
 }
 
 // Server is an agent served over HTTP: an [http.Handler] plus the
@@ -53,6 +58,7 @@ type Server struct {
 	handler   *transport.Server
 	engine    *agent.Engine
 	routines  routineParts
+	events    eventParts
 	store     store.Store
 	ownsStore bool
 	log       *slog.Logger
@@ -102,6 +108,10 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
+	events, err := newEventParts(m, st, opts.Sinks, owner, log)
+	if err != nil {
+		return nil, fmt.Errorf("agentry: %w", err)
+	}
 	engine, err := agent.New(agent.Config{
 		Manifest: m,
 		Store:    st,
@@ -113,17 +123,19 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
 	handler, err := transport.New(transport.Config{
-		Manifest:  m,
-		Store:     st,
-		Engine:    engine,
-		Runner:    parts.runner,
-		Deliverer: parts.deliverer,
-		Logger:    log,
+		Manifest:        m,
+		Store:           st,
+		Engine:          engine,
+		Runner:          parts.runner,
+		Deliverer:       parts.deliverer,
+		Events:          events.deliverer,
+		CheckWebhookURL: events.checkURL,
+		Logger:          log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
-	return &Server{handler: handler, engine: engine, routines: parts, store: st, ownsStore: owns, log: log}, nil
+	return &Server{handler: handler, engine: engine, routines: parts, events: events, store: st, ownsStore: owns, log: log}, nil
 }
 
 // ServeHTTP serves the agent's HTTP API.
@@ -155,6 +167,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.routines.deliverer.Start(ctx); err != nil {
 		return fmt.Errorf("agentry: %w", err)
 	}
+	if err := s.events.deliverer.Start(ctx); err != nil {
+		return fmt.Errorf("agentry: %w", err)
+	}
 	s.started = true
 	s.handler.SetReady(true)
 	s.log.Info("agent server started")
@@ -177,6 +192,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.engine.Stop(ctx),
 		s.routines.runner.Stop(ctx),
 		s.routines.deliverer.Stop(ctx),
+		s.events.deliverer.Stop(ctx),
 	)
 	if s.ownsStore {
 		err = errors.Join(err, s.store.Close())

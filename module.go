@@ -9,6 +9,7 @@ import (
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/store/memory"
+	"github.com/agentry/agentry/transport/sink"
 )
 
 // Module provides a *Server to an fx application and ties its Start and
@@ -46,10 +47,12 @@ type serverParams struct {
 	Manifest  *manifest.Manifest
 	Store     store.Store
 	Logger    *slog.Logger `optional:"true"`
+	// Sinks are the values that AsSink constructors provide.
+	Sinks []sink.Sink `group:"agentry.sinks"`
 }
 
 func newFxServer(p serverParams) (*Server, error) {
-	s, err := New(p.Manifest, Options{Store: p.Store, Logger: p.Logger})
+	s, err := New(p.Manifest, Options{Store: p.Store, Logger: p.Logger, Sinks: p.Sinks})
 	if err != nil {
 		return nil, err
 	}

@@ -62,13 +62,7 @@ func newRoutineParts(m *manifest.Manifest, st store.Store, chat, evaluation llms
 	if err != nil {
 		return routineParts{}, err
 	}
-	schedule := outbound.DefaultSchedule()
-	if len(rt.Delivery.RetrySchedule) > 0 {
-		schedule.Delays = make([]time.Duration, len(rt.Delivery.RetrySchedule))
-		for i, d := range rt.Delivery.RetrySchedule {
-			schedule.Delays[i] = time.Duration(d)
-		}
-	}
+	schedule := retrySchedule(rt)
 
 	deliverer, err := routine.NewDeliverer(routine.DelivererConfig{
 		Store:       st,
