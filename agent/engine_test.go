@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -174,5 +175,47 @@ func TestOneTurnPerSessionAcrossEngines(t *testing.T) {
 	}
 	if acks != 1 {
 		t.Errorf("%d turns started, want 1", acks)
+	}
+}
+
+func TestHistoryReadsOnlyTheTail(t *testing.T) {
+	st := memory.New()
+	ctx := context.Background()
+	if _, _, err := st.CreateSession(ctx, store.Session{ID: "long"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var evs []store.NewEvent
+	for i := range 1000 {
+		evs = append(evs, newEvent(KindUserMessage, "", Payload{Text: fmt.Sprintf("message %d", i), Source: SourceCustomer}))
+	}
+	if _, err := st.Append(ctx, "long", evs, store.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEngine(t, st, "o", `- reply: {text: "x"}`)
+	e.prompt.contextWindow = 256 // 1 KiB of payload by the local estimate
+
+	got, err := e.history(ctx, "long", 999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 || len(got) > historyPage {
+		t.Fatalf("read %d events, want one page of at most %d", len(got), historyPage)
+	}
+	if got[len(got)-1].Offset != 999 {
+		t.Errorf("last event read is %d, want the target 999", got[len(got)-1].Offset)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Offset != got[i-1].Offset+1 {
+			t.Fatalf("events not contiguous at %d", i)
+		}
+	}
+
+	e.prompt.contextWindow = 1 << 20
+	all, err := e.history(ctx, "long", 999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1000 || all[0].Offset != 0 {
+		t.Errorf("with a large window read %d events from %d, want all 1000", len(all), all[0].Offset)
 	}
 }

@@ -17,6 +17,9 @@ import (
 // in estimated tokens.
 const replyReserve = 1024
 
+// bytesPerToken is the local estimate of text bytes per token.
+const bytesPerToken = 4
+
 // promptConfig holds the parts of the prompt fixed at load.
 type promptConfig struct {
 	system        string
@@ -200,5 +203,5 @@ func textOf(m llms.MessageContent) string {
 // small overhead. It runs offline, unlike tokenizers that download their
 // vocabulary.
 func estimateTokens(m llms.MessageContent) int {
-	return len(textOf(m))/4 + 4
+	return len(textOf(m))/bytesPerToken + 4
 }

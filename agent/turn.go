@@ -174,26 +174,26 @@ func (m *modelError) Unwrap() error { return m.err }
 
 // historyPage is the number of events read per store call when loading a
 // session's history.
-const historyPage = 500
+const historyPage = 200
 
-// history returns the session's events with offsets up to target.
+// history returns the newest events of the session with offsets up to
+// target: enough to fill the chat lane's context window by a local
+// estimate, read backwards a page at a time, so a turn's cost does not
+// grow with the length of the session.
 func (e *Engine) history(ctx context.Context, sid string, target int64) ([]store.Event, error) {
+	budget := e.prompt.contextWindow * bytesPerToken
 	var all []store.Event
-	for from := int64(0); from <= target; {
-		page, err := e.store.ListEvents(ctx, sid, from, historyPage)
+	for end := target + 1; end > 0 && budget > 0; {
+		from := max(0, end-historyPage)
+		page, err := e.store.ListEvents(ctx, sid, from, int(end-from))
 		if err != nil {
 			return nil, fmt.Errorf("reading history: %w", err)
 		}
 		for _, ev := range page {
-			if ev.Offset > target {
-				return all, nil
-			}
-			all = append(all, ev)
+			budget -= len(ev.Payload)
 		}
-		if len(page) < historyPage {
-			break
-		}
-		from = page[len(page)-1].Offset + 1
+		all = append(page, all...)
+		end = from
 	}
 	return all, nil
 }
