@@ -33,7 +33,7 @@ func (d *EventDeliverer) deliver(j *job) {
 		return
 	}
 	// A claim that waited for a free slot may have lost its lease, for
-	// example to a new webhook URL; this also renews the lease.
+	// example to a new webhook URL. This check also renews the lease.
 	if err := d.cfg.Store.ExtendDeliveryLease(d.ctx, c, d.cfg.LeaseTTL); err != nil {
 		if !errors.Is(err, store.ErrLeaseLost) && !errors.Is(err, store.ErrNotFound) {
 			log.Warn("renewing an event delivery lease failed; the session is delivered when the lease expires", "error", err)

@@ -45,7 +45,7 @@ type EventDelivererConfig struct {
 	// AttemptTimeout bounds one Deliver call. Default
 	// outbound.DefaultTimeout (15s).
 	AttemptTimeout time.Duration
-	// LeaseTTL is how long a claim lasts without a heartbeat; heartbeats
+	// LeaseTTL is how long a claim lasts without a heartbeat. Heartbeats
 	// run every third of it. Default AttemptTimeout plus 30s.
 	LeaseTTL time.Duration
 	// PollInterval is how often the deliverer looks for work that no

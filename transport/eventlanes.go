@@ -76,8 +76,8 @@ func (d *EventDeliverer) work(l *lane, j *job) {
 	}
 }
 
-// next forgets the finished claim and takes the lane's next one, or
-// frees the lane's slot and returns nil.
+// next drops the finished claim from the held set and takes the lane's
+// next claim, or frees the lane's slot and returns nil.
 func (d *EventDeliverer) next(l *lane, done *job) *job {
 	d.mu.Lock()
 	defer d.mu.Unlock()

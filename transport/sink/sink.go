@@ -42,7 +42,7 @@ type URLSink interface {
 	NeedsURL() bool
 }
 
-// Target is where and for whom an event goes.
+// Target is the destination of an event and the session it belongs to.
 type Target struct {
 	SessionID  string
 	CustomerID string

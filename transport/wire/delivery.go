@@ -19,7 +19,7 @@ type Delivery struct {
 	// responded 410 Gone). POST /sessions/{id}/redeliver resumes a paused
 	// or disabled delivery, and so does a PATCH of webhook_url.
 	State string `json:"state"`
-	// Cursor is the offset of the next event to deliver; every event
+	// Cursor is the offset of the next event to deliver. Every event
 	// before it was delivered.
 	Cursor int64 `json:"cursor"`
 	// Attempts counts the failed attempts of the event at Cursor.
