@@ -19,9 +19,10 @@ import (
 
 // Client calls an agentry server. It is safe for concurrent use.
 type Client struct {
-	base   string
-	apiKey string
-	http   *http.Client
+	base       string
+	apiKey     string
+	http       *http.Client
+	webhookURL string
 }
 
 // Option configures a Client.
@@ -32,6 +33,13 @@ type Option func(*Client)
 // meant to stay open; per-request deadlines come from the context.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) { c.http = hc }
+}
+
+// WithWebhookURL makes OpenSession send url as the webhook_url of every
+// session whose request names none, so the server POSTs each of the
+// session's events to url. Verify those requests with a [Receiver].
+func WithWebhookURL(url string) Option {
+	return func(c *Client) { c.webhookURL = url }
 }
 
 // New returns a client for the server at baseURL (for example
@@ -160,8 +168,12 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 }
 
 // OpenSession opens a session, or returns the existing one when req.ID
-// names a session that exists.
+// names a session that exists. Without req.WebhookURL it sends the URL of
+// WithWebhookURL, if any.
 func (c *Client) OpenSession(ctx context.Context, req wire.CreateSessionRequest) (wire.Session, error) {
+	if req.WebhookURL == "" {
+		req.WebhookURL = c.webhookURL
+	}
 	var s wire.Session
 	err := c.do(ctx, http.MethodPost, "/sessions", nil, req, &s)
 	return s, err
@@ -198,6 +210,15 @@ func (c *Client) Post(ctx context.Context, sessionID string, req wire.PostMessag
 	var ev wire.Event
 	err := c.do(ctx, http.MethodPost, "/sessions/"+url.PathEscape(sessionID)+"/messages", nil, req, &ev)
 	return ev, err
+}
+
+// Redeliver resumes the session's event webhook (and other sinks) after
+// it paused because an event's retries ran out, or was disabled by a 410
+// response. The event that failed is sent first.
+func (c *Client) Redeliver(ctx context.Context, sessionID string) (wire.Session, error) {
+	var s wire.Session
+	err := c.do(ctx, http.MethodPost, "/sessions/"+url.PathEscape(sessionID)+"/redeliver", nil, nil, &s)
+	return s, err
 }
 
 // CancelTurn cancels the session's running turn and reports whether there
