@@ -116,6 +116,7 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		Manifest: m,
 		Store:    st,
 		Chat:     chat,
+		Tools:    tools,
 		Logger:   log,
 		Owner:    owner,
 	})

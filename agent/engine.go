@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/tool"
 )
 
 // Config configures an [Engine].
@@ -26,6 +27,8 @@ type Config struct {
 	Store store.Store
 	// Chat is the chat lane's model, fallbacks included. Required.
 	Chat llms.Model
+	// Tools are offered to the chat lane per runtime.tool_access. Optional.
+	Tools *tool.Registry
 	// Logger receives the engine's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Owner names this process in turn leases. Default: a random id.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tmc/langchaingo/llms"
 
+	"github.com/agentry/agentry/llm"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 )
@@ -61,7 +62,7 @@ func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []st
 	// into the system message: some providers require a conversation to
 	// start with the user.
 	var opening []string
-	for len(turns) > 0 && turns[0].Role == llms.ChatMessageTypeAI {
+	for len(turns) > 0 && turns[0].Role == llms.ChatMessageTypeAI && isText(turns[0]) {
 		opening = append(opening, textOf(turns[0]))
 		turns = turns[1:]
 	}
@@ -82,6 +83,10 @@ func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []st
 	if keep == len(turns) && len(turns) > 0 {
 		// Always send the newest message, even alone over budget.
 		keep = len(turns) - 1
+	}
+	// A tool result must follow its call: never start at a result.
+	for keep < len(turns)-1 && turns[keep].Role == llms.ChatMessageTypeTool {
+		keep++
 	}
 	return append([]llms.MessageContent{system}, turns[keep:]...)
 }
@@ -164,29 +169,56 @@ func formatValue(v any) string {
 	return string(b)
 }
 
-// conversation turns the stored events into chat messages. Events other
-// than messages are left out; their metadata never reaches the model.
+// conversation turns the stored events into chat messages: customer and
+// agent messages, and tool calls with their results as call/result pairs.
+// An injected tool result, which has no call, gets a synthesized call so
+// the model sees it as a result like any other. Status and other events
+// are left out, and no metadata reaches the model.
 func conversation(history []store.Event) []llms.MessageContent {
 	var msgs []llms.MessageContent
+	calls := make(map[string]Payload)
 	for _, ev := range history {
-		if ev.Kind != KindUserMessage && ev.Kind != KindAgentMessage {
-			continue
-		}
 		p, err := DecodePayload(ev)
 		if err != nil {
 			slog.Warn("skipping undecodable event in history", "session_id", ev.SessionID, "offset", ev.Offset, "error", err)
 			continue
 		}
-		switch {
-		case ev.Kind == KindAgentMessage:
+		switch ev.Kind {
+		case KindAgentMessage:
 			msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeAI, p.Text))
-		case p.Source == SourceHumanAgent:
-			msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeAI, "[human agent] "+p.Text))
-		default:
-			msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeHuman, p.Text))
+		case KindUserMessage:
+			if p.Source == SourceHumanAgent {
+				msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeAI, "[human agent] "+p.Text))
+			} else {
+				msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeHuman, p.Text))
+			}
+		case KindToolCall:
+			calls[p.CallID] = p
+		case KindToolResult:
+			call, ok := calls[p.CallID]
+			if !ok {
+				call = Payload{CallID: p.CallID, Tool: p.Tool, Arguments: p.Arguments}
+			}
+			delete(calls, p.CallID)
+			args := "{}"
+			if len(call.Arguments) > 0 {
+				args = string(call.Arguments)
+			}
+			tc := llms.ToolCall{ID: p.CallID, Type: "function", FunctionCall: &llms.FunctionCall{Name: call.Tool, Arguments: args}}
+			msgs = append(msgs, llm.ToolCallMessages(tc, resultText(p))...)
 		}
 	}
 	return msgs
+}
+
+// isText reports whether every part of m is text.
+func isText(m llms.MessageContent) bool {
+	for _, p := range m.Parts {
+		if _, ok := p.(llms.TextContent); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func textOf(m llms.MessageContent) string {
@@ -203,5 +235,18 @@ func textOf(m llms.MessageContent) string {
 // small overhead. It runs offline, unlike tokenizers that download their
 // vocabulary.
 func estimateTokens(m llms.MessageContent) int {
-	return len(textOf(m))/bytesPerToken + 4
+	n := 0
+	for _, p := range m.Parts {
+		switch p := p.(type) {
+		case llms.TextContent:
+			n += len(p.Text)
+		case llms.ToolCall:
+			if p.FunctionCall != nil {
+				n += len(p.FunctionCall.Name) + len(p.FunctionCall.Arguments)
+			}
+		case llms.ToolCallResponse:
+			n += len(p.Name) + len(p.Content)
+		}
+	}
+	return n/bytesPerToken + 4
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -145,4 +146,31 @@ func (e *Engine) Cancel(ctx context.Context, sessionID string) (bool, error) {
 	}
 	e.log.Info("pending turn cancelled", "session_id", sessionID, "turn_id", turnID)
 	return true, nil
+}
+
+// ToolEvent is external context injected into a session as the result of
+// a tool call that the agent did not make, such as a statement or a CRM
+// export.
+type ToolEvent struct {
+	// Tool names the source, for example "crm:export".
+	Tool      string
+	Arguments json.RawMessage
+	Result    json.RawMessage
+}
+
+// InjectToolEvent stores ev as a tool_result event marked injected. The
+// model sees it on the next turn; it starts no turn itself.
+func (e *Engine) InjectToolEvent(ctx context.Context, sessionID string, ev ToolEvent) (store.Event, error) {
+	p := Payload{
+		CallID:    "inj_" + randomID(),
+		Tool:      ev.Tool,
+		Arguments: ev.Arguments,
+		Result:    ev.Result,
+		Injected:  true,
+	}
+	out, err := e.store.Append(ctx, sessionID, []store.NewEvent{newEvent(KindToolResult, "", p)}, store.AppendOptions{})
+	if err != nil {
+		return store.Event{}, err
+	}
+	return out[0], nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/agentry/agentry/manifest"
@@ -151,19 +150,7 @@ func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64)
 		return "", fmt.Errorf("appending typing status: %w", err)
 	}
 
-	resp, err := e.chat.GenerateContent(ctx, msgs)
-	if err != nil {
-		return "", &modelError{err}
-	}
-	var text strings.Builder
-	for _, c := range resp.Choices {
-		text.WriteString(c.Content)
-	}
-	reply := strings.TrimSpace(text.String())
-	if reply == "" {
-		return "", &modelError{errEmptyReply}
-	}
-	return reply, nil
+	return e.respond(ctx, sid, turnID, msgs)
 }
 
 // modelError marks a failure of the chat lane, as opposed to the store.

@@ -131,6 +131,7 @@ func (s *Server) routes() {
 	authed("POST /sessions/{id}/messages", s.postMessage)
 	authed("GET /sessions/{id}/events", s.events)
 	authed("POST /sessions/{id}/cancel", s.cancelTurn)
+	authed("POST /sessions/{id}/tool_events", s.postToolEvent)
 	authed("POST /sessions/{id}/redeliver", s.redeliverEvents)
 
 	authed("GET /routines", s.listRoutines)

@@ -1,6 +1,9 @@
 package wire
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Error codes of the HTTP API, in the `error.code` field.
 const (
@@ -132,4 +135,15 @@ type Health struct {
 	Status string `json:"status"`
 	// Checks maps each dependency to "ok", "degraded: ..." or "down: ...".
 	Checks map[string]string `json:"checks,omitempty"`
+}
+
+// ToolEventRequest is the body of POST /sessions/{id}/tool_events: external
+// context stored as a tool_result event with injected true.
+type ToolEventRequest struct {
+	// Tool names the source, for example "crm:export". Required.
+	Tool string `json:"tool"`
+	// Arguments is a JSON object describing the request, if any.
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	// Result is any JSON value. Required.
+	Result json.RawMessage `json:"result"`
 }

@@ -1,0 +1,194 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tmc/langchaingo/llms"
+
+	"github.com/agentry/agentry/llm"
+	"github.com/agentry/agentry/manifest"
+	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/tool"
+)
+
+// Error codes of tool_result events whose call failed.
+const (
+	ToolErrorUnknown = "unknown_tool"
+	ToolErrorArgs    = "invalid_arguments"
+	ToolErrorFailed  = "tool_error"
+	ToolErrorTimeout = "timeout"
+)
+
+// offeredTools returns the tools the chat lane is offered in a turn: every
+// registered tool with tool_access open, none with guided until policies
+// and routines name some.
+func (e *Engine) offeredTools() []tool.Tool {
+	if e.cfg.Tools == nil || e.cfg.Manifest.AgentConfig.Runtime.ToolAccess == manifest.ToolAccessGuided {
+		return nil
+	}
+	return e.cfg.Tools.List()
+}
+
+// toolDefinitions describes tools for the model.
+func toolDefinitions(tools []tool.Tool) []llms.Tool {
+	defs := make([]llms.Tool, 0, len(tools))
+	for _, t := range tools {
+		var params any = map[string]any{"type": "object", "properties": map[string]any{}}
+		if s := t.Schema(); len(s) > 0 {
+			var decoded map[string]any
+			if json.Unmarshal(s, &decoded) == nil && decoded != nil {
+				params = decoded
+			}
+		}
+		defs = append(defs, llms.Tool{
+			Type:     "function",
+			Function: &llms.FunctionDefinition{Name: t.Name(), Description: t.Description(), Parameters: params},
+		})
+	}
+	return defs
+}
+
+// respond runs the model with the offered tools until it replies with
+// text: each round's tool calls are stored as tool_call events, run
+// concurrently, stored as tool_result events and fed back. The last
+// round offers no tools, so a turn ends with a reply within
+// max_engine_iterations rounds.
+func (e *Engine) respond(ctx context.Context, sid, turnID string, msgs []llms.MessageContent) (string, error) {
+	tools := e.offeredTools()
+	defs := toolDefinitions(tools)
+	rounds := e.cfg.Manifest.AgentConfig.Runtime.MaxEngineIterations
+	for round := 0; ; round++ {
+		var opts []llms.CallOption
+		if len(defs) > 0 && round < rounds {
+			opts = append(opts, llms.WithTools(defs))
+		}
+		resp, err := e.chat.GenerateContent(ctx, msgs, opts...)
+		if err != nil {
+			return "", &modelError{err}
+		}
+		reply := llm.Flatten(resp)
+		if len(reply.ToolCalls) == 0 || len(opts) == 0 {
+			text := strings.TrimSpace(reply.Text)
+			if text == "" {
+				return "", &modelError{errEmptyReply}
+			}
+			return text, nil
+		}
+		results, err := e.runTools(ctx, sid, turnID, reply.ToolCalls)
+		if err != nil {
+			return "", err
+		}
+		for i, call := range reply.ToolCalls {
+			msgs = append(msgs, llm.ToolCallMessages(call, results[i])...)
+		}
+	}
+}
+
+// runTools stores the calls, runs them concurrently and stores each
+// result. It returns the text each result shows the model. A failing tool
+// yields a result that says so; only a store failure is an error.
+func (e *Engine) runTools(ctx context.Context, sid, turnID string, calls []llms.ToolCall) ([]string, error) {
+	started := make([]store.NewEvent, len(calls))
+	for i, c := range calls {
+		started[i] = newEvent(KindToolCall, turnID, Payload{
+			CallID: c.ID, Tool: c.FunctionCall.Name, Arguments: json.RawMessage(llm.NormalizeArguments(c.FunctionCall.Arguments)),
+		})
+	}
+	if _, err := e.store.Append(ctx, sid, started, store.AppendOptions{}); err != nil {
+		return nil, fmt.Errorf("appending tool calls: %w", err)
+	}
+
+	texts := make([]string, len(calls))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var appendErr error
+	for i, c := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := e.callTool(ctx, c)
+			texts[i] = resultText(p)
+			ev := newEvent(KindToolResult, turnID, p)
+			if _, err := e.store.Append(ctx, sid, []store.NewEvent{ev}, store.AppendOptions{}); err != nil {
+				mu.Lock()
+				appendErr = errors.Join(appendErr, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if appendErr != nil {
+		return nil, fmt.Errorf("appending tool results: %w", appendErr)
+	}
+	return texts, nil
+}
+
+// callTool runs one call and returns its tool_result payload. It never
+// panics the turn: a tool that panics is reported as failed.
+func (e *Engine) callTool(ctx context.Context, c llms.ToolCall) (p Payload) {
+	name := c.FunctionCall.Name
+	p = Payload{CallID: c.ID, Tool: name}
+	log := e.log.With("tool", name, "call_id", c.ID)
+
+	t, ok := e.cfg.Tools.Get(name)
+	if !ok {
+		p.Error = &EventError{Code: ToolErrorUnknown, Message: fmt.Sprintf("no tool is named %q; use one of the offered tools", name)}
+		return p
+	}
+	args, violations := tool.ValidateArgs(t, json.RawMessage(c.FunctionCall.Arguments))
+	if len(violations) > 0 {
+		parts := make([]string, len(violations))
+		for i, v := range violations {
+			parts[i] = v.String()
+		}
+		p.Error = &EventError{Code: ToolErrorArgs, Message: "the arguments do not match the tool's schema: " + strings.Join(parts, "; ")}
+		return p
+	}
+
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("tool panicked", "panic", r)
+			p.Error = &EventError{Code: ToolErrorFailed, Message: "the tool failed unexpectedly"}
+		}
+	}()
+	res, err := t.Call(ctx, args)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		p.Error = &EventError{Code: ToolErrorTimeout, Message: "the call was cancelled or timed out"}
+	case err != nil:
+		log.Warn("tool call failed", "error", err)
+		p.Error = &EventError{Code: ToolErrorFailed, Message: err.Error()}
+	default:
+		limit := e.cfg.Manifest.AgentConfig.Runtime.ToolResultMaxBytes
+		if limit > 0 {
+			var cut bool
+			if res, cut = tool.Truncate(res, limit); cut {
+				log.Info("tool result truncated", "limit_bytes", limit)
+			}
+		}
+		p.Result = res.Content
+		if res.IsError {
+			p.Error = &EventError{Code: ToolErrorFailed, Message: "the tool reported an error"}
+		}
+	}
+	return p
+}
+
+// resultText renders a tool_result payload for the model. A failure is
+// stated in words, because the transcript has no error flag.
+func resultText(p Payload) string {
+	switch {
+	case p.Error != nil && len(p.Result) > 0:
+		return fmt.Sprintf("The tool call failed (%s): %s. Result: %s", p.Error.Code, p.Error.Message, p.Result)
+	case p.Error != nil:
+		return fmt.Sprintf("The tool call failed (%s): %s.", p.Error.Code, p.Error.Message)
+	case len(p.Result) == 0:
+		return "null"
+	}
+	return string(p.Result)
+}
