@@ -36,6 +36,8 @@ type AgentConfig struct {
 	// MCPs are the Model Context Protocol servers whose tools the agent
 	// may call.
 	MCPs []MCP `json:"mcps,omitempty"`
+	// Search is the knowledge base; none when omitted.
+	Search *Search `json:"search,omitempty"`
 
 	// InteractivePlatform is read only by the hosted platform; it is
 	// accepted and ignored with a warning.
@@ -104,6 +106,10 @@ type Runtime struct {
 	LongPollMaxWait Duration `json:"long_poll_max_wait,omitempty"`
 	// TurnTimeout bounds one turn, model calls included. Default 2m.
 	TurnTimeout Duration `json:"turn_timeout,omitempty"`
+	// ToolResultMaxBytes limits the size in bytes of one tool result sent
+	// to the model. A longer result is cut and marked as cut. From 1 KiB
+	// to 10 MiB. Default 64 KiB.
+	ToolResultMaxBytes int `json:"tool_result_max_bytes,omitempty" jsonschema:"minimum=1024,maximum=10485760"`
 }
 
 // LLMs is the `agent_config.llms` block. Model ids are "provider/model",
