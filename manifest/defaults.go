@@ -10,6 +10,9 @@ const (
 	DefaultLongPollMaxWait     = 60 * time.Second
 	DefaultTurnTimeout         = 2 * time.Minute
 	DefaultContextWindow       = 128000
+	// DefaultToolResultMaxBytes is runtime.tool_result_max_bytes when it is
+	// unset: 64 KiB.
+	DefaultToolResultMaxBytes = 64 << 10
 
 	// DefaultDeliveryTimeout bounds each attempt of a callback or event
 	// webhook POST when runtime.delivery.timeout is unset.
@@ -63,6 +66,9 @@ func (m *Manifest) ApplyDefaults() {
 	}
 	if rt.TurnTimeout == 0 {
 		rt.TurnTimeout = Duration(DefaultTurnTimeout)
+	}
+	if rt.ToolResultMaxBytes == 0 {
+		rt.ToolResultMaxBytes = DefaultToolResultMaxBytes
 	}
 	if rt.LogLevel == "" {
 		rt.LogLevel = "info"
@@ -119,5 +125,8 @@ func (m *Manifest) ApplyDefaults() {
 	}
 	for i := range m.AgentConfig.Webhooks {
 		m.AgentConfig.Webhooks[i].applyDefaults()
+	}
+	for i := range m.AgentConfig.MCPs {
+		m.AgentConfig.MCPs[i].applyDefaults()
 	}
 }

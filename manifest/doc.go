@@ -68,8 +68,9 @@
 // "namespace:name". Of the built-in namespace only [EmitOutputTool]
 // exists, and only autonomous routines may use it. Every node without
 // transitions in an autonomous routine is a tool node that lists it.
-// Other namespaces are resolved by the server when it starts, from
-// [Manifest.ToolReferences].
+// A reference into an MCP server with a tools allow-list must name a
+// listed tool. Other references are resolved by the server when it
+// starts, from [Manifest.ToolReferences].
 //
 // An autonomous block needs input_schema and output_schema, and every
 // think node needs an output_schema. Each must compile with
@@ -89,6 +90,21 @@
 // pointer (RFC 6901). A callback_url is an absolute http or https URL
 // whose host the routine's callback_url_allowlist allows, when it has
 // one. [Manifest.Webhook] finds an entry by name.
+//
+// # MCP servers
+//
+// Each entry of agent_config.mcps has a unique id, which is the namespace
+// of the server's tools ("crm:find_customer") and must not be "built-in".
+// The HTTP transports (streamable-http, the default, and sse) take exactly
+// one of url, an absolute http or https URL without credentials, and
+// hostname with port, from which [MCP.Endpoint] builds the URL. They may
+// set api_key, sent as a bearer token, and headers, with valid names and
+// without control characters in values, but not both api_key and an
+// Authorization header. Only the stdio transport takes command
+// (required), args and env. A tools allow-list names the server's tools
+// without the namespace, each once, and a routine tool reference into a
+// server that has one must name a listed tool. Timeout lies in (0, 10m]
+// and defaults to 30s. [Manifest.MCP] finds an entry by id.
 //
 // The keys endpoint, secrets and agent_config.interactive_platform are
 // read only by the hosted Interactive Agents platform. They are accepted

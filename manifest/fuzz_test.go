@@ -26,6 +26,14 @@ func FuzzParse(f *testing.F) {
 		"    - {name: k, routine: refund, secret: \"whsec_${V}\", header: X, input: data}\n" +
 		"    - {name: k, routine: r, secret: \" \", signature: hmac-sha256, prefix: \" v\", tolerance: 0s, input: /~2}\n" +
 		"    - {name: s, routine: kyc, secret: s, signature: stripe, encoding: hex, tolerance: 2h, callback_url: \"https://u@x\"}\n"))
+	f.Add([]byte(routinesYAML(refundRoutine+"      - r.yaml\n") + "  mcps:\n" +
+		"    - {id: orders, url: \"http://127.0.0.1:1/mcp\", api_key: k, headers: {X-A: b}, tools: [get, refund], timeout: 5s}\n" +
+		"    - {id: crm, transport: sse, hostname: \"::1\", port: 9, tools: [find_customer]}\n" +
+		"    - {id: fs, transport: stdio, command: srv, args: [a], env: {A: b}}\n"))
+	f.Add([]byte(routinesYAML(refundRoutine) + "  mcps:\n" +
+		"    - {id: orders, url: /mcp, hostname: \"h:1\", port: 0, command: c, tools: [\"orders:get\", get, get, \" \"], timeout: 11m}\n" +
+		"    - {id: built-in, transport: stdio, url: \"http://u:p@x\", api_key: \" \", headers: {\"A B\": \"\\r\"}, env: {\"=\": x}}\n" +
+		"    - {id: orders, transport: ws, tools: []}\n"))
 	dir := f.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(kycRoutine), 0o644); err != nil {
 		f.Fatal(err)

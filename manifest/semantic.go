@@ -56,6 +56,7 @@ func checkSemantics(t *tree, dir string, p *problems) semantics {
 	c.variables()
 	c.routines()
 	c.webhooks()
+	c.mcps()
 	return c.out
 }
 

@@ -41,10 +41,11 @@ func (r ToolRef) Violation(format string, args ...any) Violation {
 
 // ToolReferences lists the tool references of every routine node, in
 // manifest order, except those in [BuiltinNamespace], which loading has
-// already checked. Loading checks only their "namespace:name" form: MCP
-// servers and native tools are known only when the server starts, so it
-// resolves these and reports the unknown ones, for example with
-// [NewValidationError].
+// already checked. Loading checks their "namespace:name" form and, for
+// an MCP server with a tools allow-list, that the list names the tool.
+// The tools of MCP servers and native tools are known only when the
+// server starts, so it resolves these and reports the unknown ones, for
+// example with [NewValidationError].
 func (m *Manifest) ToolReferences() []ToolRef {
 	var out []ToolRef
 	for i := range m.AgentConfig.Context.Routines {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	validator "github.com/santhosh-tekuri/jsonschema/v5"
@@ -84,9 +85,9 @@ func addSchemaViolation(t *tree, e *validator.ValidationError, p *problems) {
 	case "pattern":
 		p.addOnce(path, line, "%s", patternMessage(sch))
 	case "minimum":
-		p.addOnce(path, line, "must be at least %v", sch["minimum"])
+		p.addOnce(path, line, "must be at least %s", formatNumber(sch["minimum"]))
 	case "maximum":
-		p.addOnce(path, line, "must be at most %v", sch["maximum"])
+		p.addOnce(path, line, "must be at most %s", formatNumber(sch["maximum"]))
 	case "maxLength":
 		p.addOnce(path, line, "must be at most %v characters long", sch["maxLength"])
 	case "minItems":
@@ -96,6 +97,15 @@ func addSchemaViolation(t *tree, e *validator.ValidationError, p *problems) {
 	default:
 		p.addOnce(path, line, "%s", e.Message)
 	}
+}
+
+// formatNumber formats a number of the decoded schema without an
+// exponent, so 10485760 does not read as 1.048576e+07.
+func formatNumber(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 // typeNames are the plain words for JSON Schema types.
