@@ -16,11 +16,17 @@ import (
 	"github.com/agentry/agentry/transport/webhook"
 )
 
-// resolveTools checks every tool that the manifest's routines name against
-// the registry and reports the unknown ones in the manifest's error format.
+// resolveTools checks every native tool that the manifest's routines name
+// against the registry and reports the unknown ones in the manifest's
+// error format.
 func resolveTools(m *manifest.Manifest, tools *tool.Registry) error {
 	var problems []manifest.Violation
 	for _, ref := range m.ToolReferences() {
+		if m.MCP(ref.Namespace()) != nil {
+			// An MCP server's tools are known once it connects; loading
+			// already checked the reference against its allow-list.
+			continue
+		}
 		if _, ok := tools.Get(ref.Name); !ok {
 			problems = append(problems, ref.Violation("unknown tool %q: register it through Options.Tools or configure its MCP server", ref.Name))
 		}
