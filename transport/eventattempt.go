@@ -24,19 +24,18 @@ const storeTimeout = 10 * time.Second
 // whose outcome releases the claim.
 func (d *EventDeliverer) deliver(j *job) {
 	c := j.claim
-	log := d.log.With("session_id", c.Session.ID, "sink", c.Sink)
 	if j.lost.Load() {
 		return
 	}
 	if d.ctx.Err() != nil {
-		d.release(j, log)
+		d.release(j)
 		return
 	}
 	// A claim that waited for a free slot may have lost its lease, for
 	// example to a new webhook URL. This check also renews the lease.
 	if err := d.cfg.Store.ExtendDeliveryLease(d.ctx, c, d.cfg.LeaseTTL); err != nil {
 		if !errors.Is(err, store.ErrLeaseLost) && !errors.Is(err, store.ErrNotFound) {
-			log.Warn("renewing an event delivery lease failed; the session is delivered when the lease expires", "error", err)
+			j.logger(d.log).Warn("renewing an event delivery lease failed; the session is delivered when the lease expires", "error", err)
 		}
 		return
 	}
@@ -44,9 +43,9 @@ func (d *EventDeliverer) deliver(j *job) {
 	events, err := d.cfg.Store.ListEvents(d.ctx, c.Session.ID, c.Delivery.Cursor, d.cfg.BatchSize)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) && d.ctx.Err() == nil {
-			log.Error("reading events for delivery failed; retrying on the next claim", "error", err)
+			j.logger(d.log).Error("reading events for delivery failed; retrying on the next claim", "error", err)
 		}
-		d.release(j, log)
+		d.release(j)
 		return
 	}
 	attempts := c.Delivery.Attempts
@@ -54,29 +53,29 @@ func (d *EventDeliverer) deliver(j *job) {
 		if d.ctx.Err() != nil || j.lost.Load() {
 			break
 		}
-		if !d.attempt(j, ev, attempts, log) {
+		if !d.attempt(j, ev, attempts) {
 			return
 		}
 		attempts = 0
 	}
-	d.release(j, log)
+	d.release(j)
 }
 
 // attempt sends one event and records the outcome. It returns true when
 // the event was delivered and the claim still holds the lease.
-func (d *EventDeliverer) attempt(j *job, ev store.Event, attempts int, log *slog.Logger) bool {
-	log = log.With("offset", ev.Offset)
+func (d *EventDeliverer) attempt(j *job, ev store.Event, attempts int) bool {
 	we, err := toWireEvent(ev)
 	var body []byte
 	if err == nil {
 		body, err = json.Marshal(we)
 	}
 	if err != nil {
-		log.Error("encoding an event for delivery failed; delivery paused at it", "error", err)
+		j.logger(d.log).Error("encoding an event for delivery failed; delivery paused at it",
+			"offset", ev.Offset, "error", err)
 		d.record(j, store.DeliveryOutcome{
 			Offset: ev.Offset, State: store.DeliveryPaused,
 			LastError: "encoding the event failed; the server log has the details",
-		}, log)
+		})
 		return false
 	}
 
@@ -85,26 +84,29 @@ func (d *EventDeliverer) attempt(j *job, ev store.Event, attempts int, log *slog
 	if res.Kind != outbound.Delivered && d.ctx.Err() != nil {
 		// Stop cancelled the attempt, so the failure is not the
 		// receiver's. The next owner sends the event again.
-		d.release(j, log)
+		d.release(j)
 		return false
 	}
 	out, delay := d.outcome(ev.Offset, attempts, res)
-	if !d.record(j, out, log) {
+	if !d.record(j, out) {
 		return false
 	}
 
 	switch {
 	case out.Delivered:
-		log.Debug("event delivered", "status", res.StatusCode, "duration", time.Since(started).String())
+		if d.log.Enabled(d.ctx, slog.LevelDebug) {
+			j.logger(d.log).Debug("event delivered", "offset", ev.Offset, "status", res.StatusCode,
+				"duration", time.Since(started).String())
+		}
 		return true
 	case out.State == store.DeliveryDisabled:
-		log.Warn("event receiver is gone; delivery to the session disabled until it is resumed",
-			"status", res.StatusCode, "error", out.LastError)
+		j.logger(d.log).Warn("event receiver is gone; delivery to the session disabled until it is resumed",
+			"offset", ev.Offset, "status", res.StatusCode, "error", out.LastError)
 	case out.State == store.DeliveryPaused:
-		log.Error("event delivery failed and its attempts are used up; delivery paused until it is resumed",
-			"attempts", attempts+1, "status", res.StatusCode, "error", out.LastError)
+		j.logger(d.log).Error("event delivery failed and its attempts are used up; delivery paused until it is resumed",
+			"offset", ev.Offset, "attempts", attempts+1, "status", res.StatusCode, "error", out.LastError)
 	default:
-		log.Warn("event delivery failed; retrying", "attempt", attempts+1,
+		j.logger(d.log).Warn("event delivery failed; retrying", "offset", ev.Offset, "attempt", attempts+1,
 			"status", res.StatusCode, "error", out.LastError, "retry_in", delay.String())
 		// The store makes the session claimable at NextAttemptAt; the
 		// margin covers the rounding between clocks.
@@ -155,13 +157,13 @@ func (d *EventDeliverer) outcome(offset int64, attempts int, res sink.Result) (s
 
 // record stores an attempt's outcome and reports whether it was stored.
 // A deleted session or a lost lease is not stored.
-func (d *EventDeliverer) record(j *job, out store.DeliveryOutcome, log *slog.Logger) bool {
+func (d *EventDeliverer) record(j *job, out store.DeliveryOutcome) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), storeTimeout)
 	defer cancel()
 	if _, err := d.cfg.Store.RecordDelivery(ctx, j.claim, out); err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			log.Warn("storing an event delivery outcome failed; the event is sent again by the next owner",
-				"delivered", out.Delivered, "error", err)
+			j.logger(d.log).Warn("storing an event delivery outcome failed; the event is sent again by the next owner",
+				"offset", out.Offset, "delivered", out.Delivered, "error", err)
 		}
 		return false
 	}
@@ -170,11 +172,11 @@ func (d *EventDeliverer) record(j *job, out store.DeliveryOutcome, log *slog.Log
 
 // release gives the claim back to the store, which makes the session
 // claimable again when events are left.
-func (d *EventDeliverer) release(j *job, log *slog.Logger) {
+func (d *EventDeliverer) release(j *job) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), storeTimeout)
 	defer cancel()
 	if err := d.cfg.Store.ReleaseDelivery(ctx, j.claim); err != nil && !errors.Is(err, store.ErrNotFound) {
-		log.Warn("releasing an event delivery claim failed; the session is delivered when the lease expires", "error", err)
+		j.logger(d.log).Warn("releasing an event delivery claim failed; the session is delivered when the lease expires", "error", err)
 	}
 	d.Wake()
 }

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"log/slog"
 	"sync/atomic"
 
 	"github.com/agentry/agentry/store"
@@ -15,6 +16,17 @@ type job struct {
 	// lost is set when the lease is gone: the heartbeat could not extend
 	// it, so another owner may deliver the session now.
 	lost atomic.Bool
+	// log is made on first use, because most jobs log nothing.
+	log *slog.Logger
+}
+
+// logger returns base with the job's session and sink. Only the worker
+// that runs the job calls it.
+func (j *job) logger(base *slog.Logger) *slog.Logger {
+	if j.log == nil {
+		j.log = base.With("session_id", j.claim.Session.ID, "sink", j.claim.Sink)
+	}
+	return j.log
 }
 
 // lane is one receiver of one sink: the deliveries in flight to it and
