@@ -33,11 +33,13 @@ func (d *EventDeliverer) deliver(j *job) {
 	}
 	// A claim that waited for a free slot may have lost its lease, for
 	// example to a new webhook URL. This check also renews the lease.
-	if err := d.cfg.Store.ExtendDeliveryLease(d.ctx, c, d.cfg.LeaseTTL); err != nil {
-		if !errors.Is(err, store.ErrLeaseLost) && !errors.Is(err, store.ErrNotFound) {
-			j.logger(d.log).Warn("renewing an event delivery lease failed; the session is delivered when the lease expires", "error", err)
+	if j.queued {
+		if err := d.cfg.Store.ExtendDeliveryLease(d.ctx, c, d.cfg.LeaseTTL); err != nil {
+			if !errors.Is(err, store.ErrLeaseLost) && !errors.Is(err, store.ErrNotFound) {
+				j.logger(d.log).Warn("renewing an event delivery lease failed; the session is delivered when the lease expires", "error", err)
+			}
+			return
 		}
-		return
 	}
 
 	events, err := d.cfg.Store.ListEvents(d.ctx, c.Session.ID, c.Delivery.Cursor, d.cfg.BatchSize)

@@ -16,6 +16,9 @@ type job struct {
 	// lost is set when the lease is gone: the heartbeat could not extend
 	// it, so another owner may deliver the session now.
 	lost atomic.Bool
+	// queued is set when the claim waited for a free slot, so its lease
+	// may have been lost meanwhile.
+	queued bool
 	// log is made on first use, because most jobs log nothing.
 	log *slog.Logger
 }
@@ -74,6 +77,7 @@ func (d *EventDeliverer) assign(s *sinkSpec, c store.DeliveryClaim) {
 		go d.work(l, j)
 		return
 	}
+	j.queued = true
 	l.queue = append(l.queue, j)
 }
 
