@@ -6,6 +6,11 @@
 // does that for you across dropped connections, so every event is seen
 // exactly once per iteration.
 //
-// The package depends only on transport/wire, the JSON contract, and not
-// on the server.
+// A service can also have the server push a session's events to it, one
+// POST per event ([WithWebhookURL] sets the URL of the sessions a client
+// opens). [Receiver] checks such a POST's bearer token and signature and
+// decodes its event; [VerifyEvent] does the same in one call.
+//
+// The package depends only on transport/wire, the JSON contract, and
+// transport/webhook, the signature scheme, and not on the server.
 package client

@@ -399,3 +399,31 @@ func TestDeliveryResumesAfterRestart(t *testing.T) {
 		t.Errorf("received offsets = %v, want %v: only the interrupted event twice", got, want)
 	}
 }
+
+// TestDeliveryLeaseHeartbeat has an attempt outlast the lease TTL: the
+// heartbeat keeps the lease, so the session is not claimed a second time
+// while its first POST is in flight.
+func TestDeliveryLeaseHeartbeat(t *testing.T) {
+	st := memory.New()
+	recv := newHookReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			time.Sleep(time.Second)
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	openHookSession(t, st, "s-1", recv.URL)
+	cfg := deliveryConfig(t, st)
+	cfg.LeaseTTL = 300 * time.Millisecond
+	startDeliverer(t, cfg)
+	appendN(t, st, "s-1", 2)
+
+	if got := recv.waitAccepted(t, "s-1", 1); !reflect.DeepEqual(got, sequence(2)) {
+		t.Errorf("accepted offsets = %v, want %v", got, sequence(2))
+	}
+	if got := recv.offsets("s-1", false); !reflect.DeepEqual(got, sequence(2)) {
+		t.Errorf("received offsets = %v, want %v: no second claim during the long attempt", got, sequence(2))
+	}
+	if n := recv.maxInFlight.Load(); n != 1 {
+		t.Errorf("%d requests of one session were in flight at once, want 1", n)
+	}
+}
