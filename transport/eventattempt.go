@@ -163,7 +163,14 @@ func (d *EventDeliverer) record(j *job, out store.DeliveryOutcome) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), storeTimeout)
 	defer cancel()
 	if _, err := d.cfg.Store.RecordDelivery(ctx, j.claim, out); err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrLeaseLost):
+			// A resume (such as a new webhook URL) or an expired lease
+			// handed the session on; its new owner sends the event.
+			j.logger(d.log).Info("event delivery lease taken over; the new owner sends the event again",
+				"offset", out.Offset, "delivered", out.Delivered)
+		default:
 			j.logger(d.log).Warn("storing an event delivery outcome failed; the event is sent again by the next owner",
 				"offset", out.Offset, "delivered", out.Delivered, "error", err)
 		}
