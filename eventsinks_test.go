@@ -428,6 +428,7 @@ func TestAsSinkFx(t *testing.T) {
 	if err := app.Err(); err != nil {
 		t.Fatal(err)
 	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := app.Start(ctx); err != nil {
@@ -436,6 +437,7 @@ func TestAsSinkFx(t *testing.T) {
 	defer app.Stop(ctx)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
+
 	c := client.New(hs.URL, eventKey)
 	sess, err := c.OpenSession(ctx, wire.CreateSessionRequest{})
 	if err != nil {

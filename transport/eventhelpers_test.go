@@ -114,8 +114,8 @@ func (h *hookReceiver) all() []hookRequest {
 	return slices.Clone(h.requests)
 }
 
-// offsets returns the offsets of the session's events in arrival order;
-// accepted keeps only those answered with a 2xx.
+// offsets returns the offsets of the session's events in arrival order.
+// With accepted set it keeps only those the receiver responded 2xx to.
 func (h *hookReceiver) offsets(sessionID string, accepted bool) []int64 {
 	var out []int64
 	for _, r := range h.all() {

@@ -181,6 +181,7 @@ func TestReceiverIsolation(t *testing.T) {
 	})
 	defer close(release)
 	fast := newHookReceiver(t, nil)
+
 	cfg := deliveryConfig(t, st)
 	cfg.MaxPerReceiver = 2
 	cfg.AttemptTimeout = time.Minute
@@ -191,6 +192,7 @@ func TestReceiverIsolation(t *testing.T) {
 	for _, id := range []string{"f-1", "f-2", "f-3"} {
 		openHookSession(t, st, id, fast.URL)
 	}
+
 	startDeliverer(t, cfg)
 	for _, id := range []string{"h-1", "h-2", "h-3", "h-4"} {
 		appendN(t, st, id, 2)

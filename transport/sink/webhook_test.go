@@ -123,6 +123,7 @@ func TestWebhookDeliverHeaders(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
+
 	hook := newTestWebhook(t)
 	ev := wire.Event{SessionID: "s-9", Offset: 12, Kind: wire.KindStatus, Status: wire.StatusReady}
 	payload := []byte(`{"session_id":"s-9","offset":12}`)
@@ -130,6 +131,7 @@ func TestWebhookDeliverHeaders(t *testing.T) {
 	if res.Kind != outbound.Delivered {
 		t.Fatalf("Deliver = %+v, want delivered", res)
 	}
+
 	checks := map[string]string{
 		"Authorization":  "Bearer tok",
 		"x-session-id":   "s-9",
