@@ -77,6 +77,9 @@ func (d *EventDeliverer) assign(s *sinkSpec, c store.DeliveryClaim) {
 		go d.work(l, j)
 		return
 	}
+	// NOTE: the queue has no bound. Every session of a receiver at its
+	// bound waits here, holding its lease, which costs a job and a lease
+	// renewal per session until the receiver frees a slot.
 	j.queued = true
 	l.queue = append(l.queue, j)
 }
