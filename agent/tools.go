@@ -90,8 +90,9 @@ func (e *Engine) respond(ctx context.Context, sid, turnID string, msgs []llms.Me
 }
 
 // runTools stores the calls, runs them concurrently and stores each
-// result. It returns the text each result shows the model. A failing tool
-// yields a result that says so; only a store failure is an error.
+// result. It returns the text of each result for the model. A failing
+// tool yields a result that states the failure, so only a store failure
+// is an error.
 func (e *Engine) runTools(ctx context.Context, sid, turnID string, calls []llms.ToolCall) ([]string, error) {
 	started := make([]store.NewEvent, len(calls))
 	for i, c := range calls {
@@ -128,8 +129,8 @@ func (e *Engine) runTools(ctx context.Context, sid, turnID string, calls []llms.
 	return texts, nil
 }
 
-// callTool runs one call and returns its tool_result payload. It never
-// panics the turn: a tool that panics is reported as failed.
+// callTool runs one call and returns its tool_result payload. A tool that
+// panics is recovered and reported as failed, so no tool crashes the turn.
 func (e *Engine) callTool(ctx context.Context, c llms.ToolCall) (p Payload) {
 	name := c.FunctionCall.Name
 	p = Payload{CallID: c.ID, Tool: name}

@@ -92,7 +92,7 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	return &Deliverer{cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, cfg.Workers), ctx: ctx, stop: stop}, nil
 }
 
-// Wake tells an idle worker to look for due callbacks now.
+// Wake signals an idle worker to look for due callbacks now.
 func (d *Deliverer) Wake() {
 	select {
 	case d.kick <- struct{}{}:
@@ -169,7 +169,7 @@ func (d *Deliverer) deliver(claim store.CallbackClaim) {
 		log.Info("callback delivered", "status", res.StatusCode)
 	case outbound.Gone:
 		out.State = store.CallbackDisabled
-		log.Warn("callback receiver answered 410 Gone; delivery stopped")
+		log.Warn("callback receiver returned 410 Gone; delivery stopped")
 	default:
 		delay, ok := d.cfg.Schedule.Next(attempt, res.RetryAfter)
 		if !ok {

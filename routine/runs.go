@@ -154,7 +154,7 @@ func (r *Runner) Routine(id string) (*Routine, bool) {
 	return rt, ok
 }
 
-// TriggerRequest asks for a run of an autonomous routine.
+// TriggerRequest is a request for a run of an autonomous routine.
 type TriggerRequest struct {
 	RoutineID string
 	Input     json.RawMessage
@@ -166,8 +166,8 @@ type TriggerRequest struct {
 	// webhook.
 	Source  string
 	Webhook string
-	// DedupeHash, when set, replaces the hash of Input that tells a
-	// repeated idempotency key from a reuse with other content. Inbound
+	// DedupeHash, when set, replaces the hash of Input that distinguishes
+	// a repeated idempotency key from a reuse with other content. Inbound
 	// webhooks set it to a hash of the whole body.
 	DedupeHash string
 }
@@ -268,7 +268,7 @@ func inputHash(raw json.RawMessage) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// Wake tells an idle worker to look for a run now.
+// Wake signals an idle worker to look for a run now.
 func (r *Runner) Wake() {
 	select {
 	case r.kick <- struct{}{}:

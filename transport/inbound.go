@@ -45,7 +45,7 @@ func newInbound(hooks []manifest.Webhook) (map[string]*inbound, error) {
 	return out, nil
 }
 
-// webhookNotFound is the body of a 404 for an unknown webhook name; it is
+// webhookNotFound is the body of a 404 for an unknown webhook name. It is
 // the same for every name, so a caller learns nothing about the others.
 var webhookNotFound = &apiError{status: http.StatusNotFound, code: wire.CodeNotFound, message: "not found"}
 

@@ -55,7 +55,7 @@ func toWireRoutine(rt *routine.Routine) wire.Routine {
 	}
 }
 
-// triggerRoutine stores a queued run and answers 202 with its id, or 200
+// triggerRoutine stores a queued run and returns 202 with its id, or 200
 // with the existing run for a repeated idempotency key.
 func (s *Server) triggerRoutine(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")

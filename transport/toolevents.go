@@ -13,8 +13,8 @@ import (
 // optionally with a namespace ("crm:export").
 var toolNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_.-]{1,64})?$`)
 
-// postToolEvent stores external context as an injected tool_result: the
-// model sees it on the next turn, and no turn starts for it.
+// postToolEvent stores external context as an injected tool_result. The
+// next turn shows it to the model, and it starts no turn itself.
 func (s *Server) postToolEvent(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "session")
 	if err != nil {
