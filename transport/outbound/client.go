@@ -51,10 +51,13 @@ func newClient(cfg Config, open bool, allow allowList) *Client {
 
 	g := newGuard(open, allow, cfg, connectTimeout)
 	transport := &http.Transport{
-		Proxy:                 nil, // never read HTTP_PROXY and friends
-		DialContext:           g.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
+		Proxy:             nil, // never read HTTP_PROXY and friends
+		DialContext:       g.DialContext,
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      100,
+		// Deliveries send several requests to one receiver at once; the
+		// default of 2 idle connections per host made most of them dial.
+		MaxIdleConnsPerHost:   32,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   connectTimeout,
 		ExpectContinueTimeout: time.Second,
