@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/url"
 	"os"
 	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/agentry/agentry/manifest"
@@ -122,21 +120,6 @@ func transportOf(cfg manifest.MCP) string {
 		return manifest.MCPStreamableHTTP
 	}
 	return cfg.Transport
-}
-
-// endpoint returns the URL of an HTTP server: cfg.URL, or one built from
-// Hostname and Port with the path that each transport conventionally
-// uses, /mcp for streamable-http and /sse for sse.
-func endpoint(cfg manifest.MCP) string {
-	if cfg.URL != "" {
-		return cfg.URL
-	}
-	path := "/mcp"
-	if transportOf(cfg) == manifest.MCPSSE {
-		path = "/sse"
-	}
-	host := net.JoinHostPort(strings.Trim(cfg.Hostname, "[]"), strconv.Itoa(cfg.Port))
-	return "http://" + host + path
 }
 
 // httpHeaders returns the headers sent with every request: cfg.Headers,

@@ -67,23 +67,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestEndpoint(t *testing.T) {
-	for _, tc := range []struct {
-		cfg  manifest.MCP
-		want string
-	}{
-		{manifest.MCP{URL: "https://crm.example/custom"}, "https://crm.example/custom"},
-		{manifest.MCP{Hostname: "localhost", Port: 8080}, "http://localhost:8080/mcp"},
-		{manifest.MCP{Hostname: "localhost", Port: 8080, Transport: "sse"}, "http://localhost:8080/sse"},
-		{manifest.MCP{Hostname: "::1", Port: 9}, "http://[::1]:9/mcp"},
-		{manifest.MCP{Hostname: "[::1]", Port: 9}, "http://[::1]:9/mcp"},
-	} {
-		if got := endpoint(tc.cfg); got != tc.want {
-			t.Errorf("endpoint(%+v) = %q, want %q", tc.cfg, got, tc.want)
-		}
-	}
-}
-
 func TestHTTPHeaders(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/transport/outbound"
 )
 
@@ -11,7 +12,7 @@ import (
 const (
 	// DefaultCallTimeout bounds a tool call when the server's timeout is
 	// not set.
-	DefaultCallTimeout = 30 * time.Second
+	DefaultCallTimeout = manifest.DefaultMCPTimeout
 	// DefaultConnectTimeout bounds one connection attempt.
 	DefaultConnectTimeout = 30 * time.Second
 	// DefaultRetryMin is the first delay before a failed connection is

@@ -76,7 +76,7 @@ func newServer(m *Manager, cfg manifest.MCP, opts Options) *Server {
 		status:  "degraded: not connected yet",
 	}
 	if transportOf(cfg) != manifest.MCPStdio {
-		s.url = endpoint(cfg)
+		s.url = cfg.Endpoint()
 		s.redact = newRedactor(s.url)
 	}
 	if len(cfg.Tools) > 0 {
