@@ -22,11 +22,12 @@
 // environment it inherits only PATH, HOME and a few other variables that
 // programs commonly need (see inheritedEnv), so API keys stay out of it.
 //
-// A call runs within the entry's timeout (default 30s). A call that finds
-// the connection or session gone (a streamable-http server answering 404
-// or 400 to the old Mcp-Session-Id, a dropped sse stream, an exited stdio
-// process) reconnects without the old session id, lists the tools again
-// and retries once. A call that times out keeps the connection.
+// A call runs within the entry's timeout (default 30s). A call may find
+// the connection or session gone: a streamable-http server responds with
+// 404 or 400 to the old Mcp-Session-Id, the sse stream dropped, or the
+// stdio process exited. It then reconnects without the old session id,
+// lists the tools again and retries once. A call that times out keeps the
+// connection.
 //
 // A tool's result reaches the model as a [tool.Result]: the structured
 // content when the server sent one, otherwise the text items joined, or
