@@ -59,6 +59,7 @@ type Server struct {
 	engine    *agent.Engine
 	routines  routineParts
 	events    eventParts
+	mcp       mcpServers
 	store     store.Store
 	ownsStore bool
 	log       *slog.Logger
@@ -95,6 +96,16 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	if err := resolveTools(m, tools); err != nil {
 		return nil, err
 	}
+	servers, err := connectMCP(m, tools, log)
+	if err != nil {
+		return nil, fmt.Errorf("agentry: %w", err)
+	}
+	built := false
+	defer func() {
+		if !built {
+			_ = servers.close()
+		}
+	}()
 
 	st, owns := opts.Store, false
 	if st == nil {
@@ -131,12 +142,14 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		Deliverer:       parts.deliverer,
 		Events:          events.deliverer,
 		CheckWebhookURL: events.checkURL,
+		Dependencies:    servers.status,
 		Logger:          log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
-	return &Server{handler: handler, engine: engine, routines: parts, events: events, store: st, ownsStore: owns, log: log}, nil
+	built = true
+	return &Server{handler: handler, engine: engine, routines: parts, events: events, mcp: servers, store: st, ownsStore: owns, log: log}, nil
 }
 
 // ServeHTTP serves the agent's HTTP API.
@@ -195,6 +208,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.routines.deliverer.Stop(ctx),
 		s.events.deliverer.Stop(ctx),
 	)
+	err = errors.Join(err, s.mcp.close())
 	if s.ownsStore {
 		err = errors.Join(err, s.store.Close())
 	}

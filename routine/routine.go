@@ -177,6 +177,11 @@ func (c *Routine) checkTools(n *manifest.Node, tools *tool.Registry) []error {
 			continue
 		}
 		t, ok := tools.Get(name)
+		if !ok && tools.HasSource(tool.Namespace(name)) {
+			// The tool's server has not connected yet; the call resolves
+			// the tool and checks its arguments when it runs.
+			continue
+		}
 		if !ok {
 			errs = append(errs, fmt.Errorf("%w %q: register it, or check the MCP server id and the tool name", ErrUnknownTool, name))
 			continue

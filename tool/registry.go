@@ -113,6 +113,18 @@ func (r *Registry) AddSource(ns string, s Source) error {
 	return nil
 }
 
+// HasSource reports whether a source supplies namespace ns, whose tools
+// may appear later, for example once an MCP server connects.
+func (r *Registry) HasSource(ns string) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.sources[ns]
+	return ok
+}
+
 // Get returns the tool named name: a static tool, or the tool that the
 // source of name's namespace supplies now.
 func (r *Registry) Get(name string) (Tool, bool) {

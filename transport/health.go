@@ -15,7 +15,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 }
 
 // healthReady returns 503 until start-up has finished and while the store
-// is unreachable, and 200 with each dependency's state otherwise.
+// is unreachable, and 200 with each dependency's state otherwise. A
+// degraded optional dependency, such as an MCP server that is down, is
+// listed but keeps the 200: the agent runs with the tools it has.
 func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) error {
 	checks := map[string]string{}
 	status := http.StatusOK
@@ -32,6 +34,11 @@ func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusServiceUnavailable
 	} else {
 		checks["store"] = "ok"
+	}
+	if s.deps != nil {
+		for name, state := range s.deps() {
+			checks[name] = state
+		}
 	}
 	body := wire.Health{Status: "ok", Checks: checks}
 	if status != http.StatusOK {

@@ -34,6 +34,10 @@ type Config struct {
 	Runner *routine.Runner
 	// Deliverer is woken when a callback becomes due. Optional.
 	Deliverer *routine.Deliverer
+	// Dependencies reports the state of optional dependencies, such as MCP
+	// servers, for /health/ready: "ok" or "degraded: <reason>". A degraded
+	// dependency keeps the status 200. Optional.
+	Dependencies func() map[string]string
 	// Events pushes session events to sinks. Optional: without it
 	// sessions show no delivery state.
 	Events *EventDeliverer
@@ -61,6 +65,7 @@ type Server struct {
 	delivery  *EventDeliverer
 	checkURL  func(ctx context.Context, rawURL string) error
 	inbound   map[string]*inbound
+	deps      func() map[string]string
 	ready     atomic.Bool
 	manifest  *manifest.Manifest
 }
@@ -97,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("transport: %w", err)
 	}
 	s.inbound = hooks
+	s.deps = cfg.Dependencies
 	if s.maxBody <= 0 {
 		s.maxBody = manifest.DefaultMaxBodyBytes
 	}
