@@ -414,3 +414,29 @@ func TestInjectedToolEvent(t *testing.T) {
 		})
 	}
 }
+
+func TestToolAccessGuidedOffersNoUnnamedTools(t *testing.T) {
+	for _, tt := range []struct {
+		access string
+		offer  bool
+	}{{"open", true}, {"guided", false}} {
+		t.Run(tt.access, func(t *testing.T) {
+			ss := newSequenceServer(t, map[string]any{"role": "assistant", "content": "hello"})
+			yaml := strings.Replace(sequenceManifest, "BASE", ss.URL, 1)
+			yaml = strings.Replace(yaml, "    api_key: agent-key", "    api_key: agent-key\n    tool_access: "+tt.access, 1)
+			c := serveTools(t, yaml, "", shopTools(t))
+			s, err := c.OpenSession(context.Background(), wire.CreateSessionRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			turnEvents(t, c, s.ID, "hi")
+			reqs := ss.requests()
+			if len(reqs) != 1 {
+				t.Fatalf("%d model requests, want 1", len(reqs))
+			}
+			if got := strings.Contains(reqs[0], "shop__refund"); got != tt.offer {
+				t.Errorf("tool offered = %v, want %v with tool_access %s", got, tt.offer, tt.access)
+			}
+		})
+	}
+}
