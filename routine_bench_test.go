@@ -125,7 +125,7 @@ type routineClient struct {
 // startRoutineServer starts routineManifest with emitScript on a loopback
 // httptest server and returns a client that keeps up to conns idle
 // connections. It allows private callback URLs and puts back the default
-// callback timeout of 15s in place of the manifest's 1s, so that a slow
+// callback timeout of 15s in place of the manifest's 4s, so that a slow
 // moment of a busy machine does not turn into a retry.
 func startRoutineServer(b *testing.B, conns int) *routineClient {
 	b.Helper()
@@ -138,10 +138,10 @@ func startRoutineServer(b *testing.B, conns int) *routineClient {
 		"SCRIPT", script,
 		"ALLOW", "    outbound: {allow_private_networks: true}",
 		"TIMEOUT", "60",
-		"      timeout: 1s\n", "      timeout: 15s\n",
+		"      timeout: 4s\n", "      timeout: 15s\n",
 	).Replace(routineManifest)
 	if !strings.Contains(yaml, "timeout: 15s") {
-		b.Fatal("routineManifest no longer sets delivery.timeout: 1s; update startRoutineServer")
+		b.Fatal("routineManifest no longer sets delivery.timeout: 4s; update startRoutineServer")
 	}
 
 	m, err := manifest.Parse([]byte(yaml), manifest.WithLookupEnv(func(string) (string, bool) { return "", false }))

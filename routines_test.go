@@ -36,7 +36,7 @@ agent_config:
     max_engine_iterations: 3
     delivery:
       retry_schedule: [100ms, 100ms, 100ms]
-      timeout: 1s
+      timeout: 4s
 ALLOW
   llms:
     default: scripted/test
@@ -432,7 +432,7 @@ func TestCancelRun(t *testing.T) {
 }
 
 func TestCallbackRetries(t *testing.T) {
-	hang := func(w http.ResponseWriter) { time.Sleep(2 * time.Second) }
+	hang := func(w http.ResponseWriter) { time.Sleep(5 * time.Second) }
 	hijackClose := func(w http.ResponseWriter) {
 		w.Header().Set("Content-Length", "100")
 		w.WriteHeader(http.StatusOK)
