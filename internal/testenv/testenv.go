@@ -1,6 +1,7 @@
 // Package testenv holds helpers for tests that need programs or packages
 // from outside Go, such as openssl, Node.js and the npm packages that
-// scripts/setup-npm installs into testdata/npm/node_modules.
+// scripts/setup-npm installs into testdata/npm/node_modules, or the
+// PostgreSQL database with pgvector that scripts/setup-postgres prepares.
 //
 // A test whose requirement is missing is skipped with a message that tells
 // how to install it. When the environment variable CI is "true" the test
