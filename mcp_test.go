@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -102,5 +103,54 @@ func TestMCPToolInTurn(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusOK || h.Checks["mcp:crm"] != "ok" || !strings.HasPrefix(h.Checks["mcp:billing"], "degraded") {
 		t.Errorf("/health/ready = %d %s, want 200 with crm ok and billing degraded", resp.StatusCode, body)
+	}
+}
+
+func TestMCPToolTimeout(t *testing.T) {
+	s := server.NewMCPServer("slow", "1.0.0", server.WithToolCapabilities(true))
+	s.AddTool(mcp.NewTool("wait", mcp.WithDescription("Never answers in time.")),
+		func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Second):
+			}
+			return mcp.NewToolResultText("late"), nil
+		})
+	hs := httptest.NewServer(server.NewStreamableHTTPServer(s))
+	t.Cleanup(hs.Close)
+	yaml := `
+id: mcp-timeout
+name: MCP timeout
+agent_config:
+  runtime:
+    api_key: agent-key
+  llms:
+    default: scripted/test
+    providers:
+      scripted:
+        script: SCRIPT
+  mcps:
+    - id: slow
+      url: ` + hs.URL + `/mcp
+      timeout: 300ms
+`
+	script := `
+- when: {after_tool: "slow:wait"}
+  reply: {text: "the tool was too slow"}
+- when: {tool_offered: "slow:wait"}
+  reply: {tool_call: {name: "slow:wait", arguments: {}}}
+`
+	c := serveTools(t, yaml, script, nil)
+	sess, err := c.OpenSession(context.Background(), wire.CreateSessionRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := turnEvents(t, c, sess.ID, "wait for it")
+	result := find(evs, wire.KindToolResult)
+	if result == nil || result.Error == nil || result.Error.Code != "timeout" {
+		t.Fatalf("tool_result = %+v, want error timeout", result)
+	}
+	if reply := find(evs, wire.KindAgentMessage); reply == nil {
+		t.Errorf("no reply after the timed-out tool: %v", kindsOf(evs))
 	}
 }

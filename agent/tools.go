@@ -159,7 +159,10 @@ func (e *Engine) callTool(ctx context.Context, c llms.ToolCall) (p Payload) {
 	}()
 	res, err := t.Call(ctx, args)
 	switch {
-	case err != nil && ctx.Err() != nil:
+	case err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)):
+		// The turn ended, or the tool's own deadline passed (an MCP
+		// server's timeout wraps context.DeadlineExceeded).
+		log.Warn("tool call timed out", "error", err)
 		p.Error = &EventError{Code: ToolErrorTimeout, Message: "the call was cancelled or timed out"}
 	case err != nil:
 		log.Warn("tool call failed", "error", err)
