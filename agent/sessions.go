@@ -113,6 +113,8 @@ func (e *Engine) UpdateSession(ctx context.Context, sessionID string, p store.Se
 			return after, fmt.Errorf("appending mode event: %w", err)
 		}
 		e.log.Info("session mode changed", "session_id", sessionID, "mode", after.Mode)
+		// Return the session with the mode event counted.
+		return e.store.GetSession(ctx, sessionID)
 	}
 	return after, nil
 }

@@ -17,6 +17,7 @@ var (
 	errInterrupted = errors.New("turn interrupted by a newer message")
 	errLeaseLost   = errors.New("turn lease lost")
 	errTurnTimeout = errors.New("turn timed out")
+	errHandedOff   = errors.New("session switched to manual mode")
 )
 
 // errEmptyReply is returned when the model returns no text.
@@ -84,7 +85,8 @@ func (i *interruption) Error() string { return errInterrupted.Error() }
 
 // attempt generates one reply for the messages up to target. Under the
 // interrupt mode it watches for newer customer messages and returns an
-// *interruption when one arrives before the reply is ready.
+// *interruption when one arrives before the reply is ready. When the
+// session is switched to manual mode meanwhile, it returns errHandedOff.
 func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, wake <-chan struct{}) (string, error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -108,11 +110,17 @@ func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, 
 			// The model call ends with its context; do not wait for it.
 			return "", context.Cause(ctx)
 		case <-wake:
-			if !interrupt {
+			s, err := e.store.GetSession(ctx, sid)
+			if err != nil {
 				continue
 			}
-			s, err := e.store.GetSession(ctx, sid)
-			if err != nil || s.TriggerOffset <= target {
+			if s.Mode == store.ModeManual {
+				// A human took over: the agent stays silent.
+				cancel(errHandedOff)
+				<-done
+				return "", errHandedOff
+			}
+			if !interrupt || s.TriggerOffset <= target {
 				continue
 			}
 			cancel(errInterrupted)
@@ -213,6 +221,9 @@ func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID strin
 	case errors.Is(cause, errCancelled):
 		events = []store.NewEvent{statusEvent(turnID, StatusCancelled, nil)}
 		log.Info("turn cancelled")
+	case errors.Is(err, errHandedOff):
+		events = []store.NewEvent{statusEvent(turnID, StatusCancelled, nil)}
+		log.Info("turn cancelled: the session was switched to manual mode")
 	case errors.Is(cause, errTurnTimeout):
 		events = []store.NewEvent{statusEvent(turnID, StatusError, &EventError{
 			Code:    ErrorCodeTimeout,

@@ -101,3 +101,34 @@ func TestDoubleTextReject(t *testing.T) {
 	// Once the turn is over, messages are accepted again.
 	e.post(s.ID, "second thought")
 }
+
+func TestManualModeMidTurnStopsReply(t *testing.T) {
+	e := setup(t, scriptManifest("interrupt"), doubleTextScript)
+	s := e.open(wire.CreateSessionRequest{})
+	e.post(s.ID, "first question")
+	e.waitTyping(s.ID)
+	manual := "manual"
+	r := e.do("PATCH", "/sessions/"+s.ID, wire.PatchSessionRequest{Mode: &manual})
+	if r.status != http.StatusOK {
+		t.Fatalf("patch: %d %s", r.status, r.body)
+	}
+	var patched wire.Session
+	r.decode(t, &patched)
+
+	evs := e.waitReady(s.ID, 0, 1)
+	if texts := agentTexts(evs); len(texts) != 0 {
+		t.Errorf("the agent replied after the switch to manual: %q", texts)
+	}
+	if !hasStatus(evs, wire.StatusCancelled) {
+		t.Errorf("no cancelled status: %s", kinds(evs))
+	}
+	modeAt := int64(-1)
+	for _, ev := range evs {
+		if ev.Kind == wire.KindMode {
+			modeAt = ev.Offset
+		}
+	}
+	if modeAt < 0 || patched.NextOffset <= modeAt {
+		t.Errorf("PATCH returned next_offset %d, want past the mode event at %d", patched.NextOffset, modeAt)
+	}
+}
