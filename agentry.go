@@ -202,13 +202,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.stopped = true
 	s.handler.SetReady(false)
-	err := errors.Join(
-		s.engine.Stop(ctx),
-		s.routines.runner.Stop(ctx),
-		s.routines.deliverer.Stop(ctx),
-		s.events.deliverer.Stop(ctx),
-	)
-	err = errors.Join(err, s.mcp.close())
+	// The parts stop concurrently, so one that waits for a slow receiver
+	// does not use up the time of the others.
+	stops := []func(context.Context) error{
+		s.engine.Stop,
+		s.routines.runner.Stop,
+		s.routines.deliverer.Stop,
+		s.events.deliverer.Stop,
+	}
+	errs := make([]error, len(stops))
+	var wg sync.WaitGroup
+	for i, stop := range stops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = stop(ctx)
+		}()
+	}
+	wg.Wait()
+	err := errors.Join(append(errs, s.mcp.close())...)
 	if s.ownsStore {
 		err = errors.Join(err, s.store.Close())
 	}

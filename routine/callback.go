@@ -57,8 +57,11 @@ type Deliverer struct {
 
 	ctx  context.Context
 	stop context.CancelFunc
-	wg   sync.WaitGroup
-	once sync.Once
+	// abort cancels the POSTs in flight, which stop alone lets finish.
+	inflight context.Context
+	abort    context.CancelFunc
+	wg       sync.WaitGroup
+	once     sync.Once
 }
 
 // NewDeliverer returns a deliverer that is not yet started.
@@ -89,7 +92,11 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 		cfg.Now = time.Now
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Deliverer{cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, cfg.Workers), ctx: ctx, stop: stop}, nil
+	inflight, abort := context.WithCancel(context.Background())
+	return &Deliverer{
+		cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, cfg.Workers),
+		ctx: ctx, stop: stop, inflight: inflight, abort: abort,
+	}, nil
 }
 
 // Wake signals an idle worker to look for due callbacks now.
@@ -112,7 +119,9 @@ func (d *Deliverer) Start(ctx context.Context) error {
 }
 
 // Stop stops the workers and waits for the POSTs in flight to finish and
-// be recorded, or for ctx to end.
+// be recorded. When ctx ends first, it cancels them: they are recorded as
+// failed attempts and sent again later, so a receiver may see a callback
+// twice, as at-least-once delivery allows.
 func (d *Deliverer) Stop(ctx context.Context) error {
 	d.stop()
 	done := make(chan struct{})
@@ -124,6 +133,13 @@ func (d *Deliverer) Stop(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+	}
+	d.abort()
+	d.log.Warn("callbacks in flight cancelled at shutdown; they are sent again later")
+	select {
+	case <-done:
+		return nil
+	case <-time.After(5 * time.Second):
 		return fmt.Errorf("routine: stopping callback workers: %w", ctx.Err())
 	}
 }
@@ -195,9 +211,9 @@ func (d *Deliverer) record(claim store.CallbackClaim, out store.CallbackOutcome,
 // post sends one attempt. Every attempt carries the same body and
 // webhook-id; only the timestamp and signature change.
 func (d *Deliverer) post(run store.Run, body []byte) outbound.Outcome {
-	// A POST in flight outlives Stop, which waits for it, so a callback the
-	// receiver accepts is also recorded as delivered.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), d.cfg.LeaseTTL)
+	// A POST in flight outlives Stop until Stop's context ends, so a
+	// callback the receiver accepts is also recorded as delivered.
+	ctx, cancel := context.WithTimeout(d.inflight, d.cfg.LeaseTTL)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, run.CallbackURL, bytes.NewReader(body))
 	if err != nil {

@@ -3,12 +3,15 @@ package routine
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/store/memory"
+	"github.com/agentry/agentry/transport/outbound"
 )
 
 const runnerScript = `
@@ -136,5 +139,62 @@ func TestTriggerStoresBeforeReturning(t *testing.T) {
 	got, err := st.GetRun(context.Background(), run.ID)
 	if err != nil || got.Status != store.RunQueued {
 		t.Fatalf("stored run = %+v, %v; want queued", got, err)
+	}
+}
+
+func TestDelivererStopCancelsHangingPost(t *testing.T) {
+	st := memory.New()
+	r := newTestRunner(t, st, 3)
+	hang := make(chan struct{})
+	arrived := make(chan struct{}, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		arrived <- struct{}{}
+		<-hang
+	}))
+	// Release the hanging handler before Close waits for it.
+	defer receiver.Close()
+	defer close(hang)
+	client, err := outbound.NewClient(outbound.Config{AllowPrivateNetworks: true, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDeliverer(DelivererConfig{Store: st, Client: client, Logger: quietLogger(), LeaseTTL: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop(context.Background())
+	run, _, err := r.Trigger(context.Background(), TriggerRequest{RoutineID: "emit", Input: json.RawMessage(`{}`), CallbackURL: receiver.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEnded(t, st, run.ID)
+	d.Wake()
+	select {
+	case <-arrived: // the POST is now hanging
+	case <-time.After(10 * time.Second):
+		t.Fatal("the callback POST did not arrive within 10s")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := d.Stop(ctx); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Stop took %v with a hanging receiver", took)
+	}
+	got, err := st.GetRun(context.Background(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Callback.State != store.CallbackPending || got.Callback.Attempts != 1 {
+		t.Errorf("callback after the cancelled attempt = %+v, want pending for a retry", got.Callback)
 	}
 }
