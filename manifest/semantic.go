@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // providerNames lists the model providers a model id may name, in the order
@@ -45,6 +46,7 @@ func checkSemantics(t *tree, dir string, p *problems) semantics {
 	c.nonBlank("id")
 	c.nonBlank("name")
 	c.nonBlank("agent_config", "runtime", "api_key")
+	c.token("agent_config", "runtime", "api_key")
 	c.nonBlank("agent_config", "llms", "default")
 	c.logLevel()
 	c.signingSecret()
@@ -75,6 +77,19 @@ func (c *checker) report(ptr, format string, args ...any) {
 func (c *checker) nonBlank(keys ...string) {
 	if s, ptr, ok := c.str(keys...); ok && strings.TrimSpace(s) == "" {
 		c.report(ptr, "must not be empty or only whitespace")
+	}
+}
+
+// token checks a bearer token: leading or trailing whitespace or a control
+// character (often a newline from a file or a variable) would make every
+// request fail to authenticate.
+func (c *checker) token(keys ...string) {
+	s, ptr, ok := c.str(keys...)
+	if !ok || strings.TrimSpace(s) == "" {
+		return
+	}
+	if strings.TrimSpace(s) != s || strings.ContainsFunc(s, unicode.IsControl) {
+		c.report(ptr, "must not start or end with whitespace or contain control characters; check for a trailing newline in the file or variable it comes from")
 	}
 }
 

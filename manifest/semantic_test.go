@@ -122,3 +122,13 @@ func TestParseVariableDefaults(t *testing.T) {
 		t.Errorf("profile default = %#v, want {tier: gold}", vars[3].DefaultValue)
 	}
 }
+
+func TestAPIKeyWhitespaceRejected(t *testing.T) {
+	for _, key := range []string{`"abc123\n"`, `" lead"`, `"trail "`, `"in\tside"`} {
+		src := "id: a\nname: A\nagent_config:\n  runtime:\n    api_key: " + key + "\n  llms:\n    default: scripted/demo\n"
+		_, err := Parse([]byte(src))
+		if err == nil || !strings.Contains(err.Error(), "agent_config.runtime.api_key") || !strings.Contains(err.Error(), "whitespace") {
+			t.Errorf("api_key %s: err = %v, want a whitespace error at agent_config.runtime.api_key", key, err)
+		}
+	}
+}

@@ -100,6 +100,20 @@ func TestSeveralFieldsReportedTogether(t *testing.T) {
 	}
 }
 
+func TestBearerSchemeForms(t *testing.T) {
+	e := setup(t, demoManifest, "")
+	for _, h := range []string{"Bearer " + testKey, "bearer " + testKey, "BEARER  " + testKey} {
+		if r := e.doWith("GET", "/sessions", nil, map[string]string{"Authorization": h}); r.status != http.StatusOK {
+			t.Errorf("Authorization %q: %d, want 200", h[:8], r.status)
+		}
+	}
+	for _, h := range []string{"Bearer", "Bearer ", "Token " + testKey, testKey} {
+		if r := e.doWith("GET", "/sessions", nil, map[string]string{"Authorization": h}); r.status != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: %d, want 401", h, r.status)
+		}
+	}
+}
+
 func TestUnauthorizedHasNoDetail(t *testing.T) {
 	e := setup(t, demoManifest, "")
 	r := e.doWith("GET", "/sessions", nil, map[string]string{"Authorization": "Bearer wrong"})
