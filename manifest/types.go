@@ -50,8 +50,9 @@ const (
 	// DoubleTextInterrupt cancels the running turn and restarts it with every
 	// unanswered message.
 	DoubleTextInterrupt = "interrupt"
-	// DoubleTextEnqueue lets the running turn finish; the new message gets
-	// its own turn afterwards.
+	// DoubleTextEnqueue lets the running turn finish; the next turn then
+	// answers the new message, together with any others that arrived
+	// meanwhile.
 	DoubleTextEnqueue = "enqueue"
 	// DoubleTextReject refuses the message with 409 while a turn runs.
 	DoubleTextReject = "reject"

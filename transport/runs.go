@@ -119,7 +119,7 @@ func (s *Server) triggerRoutine(w http.ResponseWriter, r *http.Request) error {
 func runID(r *http.Request) (string, error) {
 	id := r.PathValue("run_id")
 	if !idPattern.MatchString(id) {
-		return "", badParam("run id %q is invalid: it %s", id, idRule)
+		return "", badParam("run id %q is invalid: it %s", clip(id), idRule)
 	}
 	return id, nil
 }

@@ -125,6 +125,12 @@ func (g *guard) resolve(ctx context.Context, network, host string) ([]netip.Addr
 	}
 	addrs, err := g.lookup(ctx, ipNetwork, host)
 	if err != nil {
+		// A DNS error names the resolver's address, which API callers
+		// should not learn; keep only what went wrong.
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) {
+			return nil, fmt.Errorf("outbound: resolve host %q: %s", host, dnsErr.Err)
+		}
 		return nil, fmt.Errorf("outbound: resolve host %q: %w", host, err)
 	}
 	if len(addrs) == 0 {
