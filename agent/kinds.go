@@ -1,28 +1,31 @@
 package agent
 
-// Event kinds written by the engine.
+import "github.com/agentry/agentry/transport/wire"
+
+// Event kinds written by the engine. They are the kinds of the HTTP API,
+// so a stored event keeps its kind on the wire.
 const (
-	KindUserMessage  = "user_message"
-	KindAgentMessage = "agent_message"
-	KindStatus       = "status"
-	KindToolCall     = "tool_call"
-	KindToolResult   = "tool_result"
-	KindRoutine      = "routine"
-	KindMode         = "mode"
+	KindUserMessage  = wire.KindUserMessage
+	KindAgentMessage = wire.KindAgentMessage
+	KindStatus       = wire.KindStatus
+	KindToolCall     = wire.KindToolCall
+	KindToolResult   = wire.KindToolResult
+	KindRoutine      = wire.KindRoutine
+	KindMode         = wire.KindMode
 )
 
 // Values of a status event's Status.
 const (
-	StatusAcknowledged = "acknowledged"
-	StatusProcessing   = "processing"
-	StatusTyping       = "typing"
-	StatusReady        = "ready"
-	StatusCancelled    = "cancelled"
-	StatusError        = "error"
+	StatusAcknowledged = wire.StatusAcknowledged
+	StatusProcessing   = wire.StatusProcessing
+	StatusTyping       = wire.StatusTyping
+	StatusReady        = wire.StatusReady
+	StatusCancelled    = wire.StatusCancelled
+	StatusError        = wire.StatusError
 )
 
 // Values of a user message's Source.
 const (
-	SourceCustomer   = "customer"
-	SourceHumanAgent = "human_agent"
+	SourceCustomer   = wire.SourceCustomer
+	SourceHumanAgent = wire.SourceHumanAgent
 )
