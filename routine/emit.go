@@ -2,11 +2,13 @@ package routine
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 
 	"github.com/tmc/langchaingo/llms"
 
+	"github.com/agentry/agentry/internal/strictjson"
 	"github.com/agentry/agentry/manifest"
 )
 
@@ -81,9 +83,18 @@ func (r callResult) text() string {
 // success it returns the output: the text of output_json with surrounding
 // white space removed and otherwise byte for byte, never decoded and
 // encoded again, so numbers keep every digit. Otherwise output is nil and
-// result lists what to fix.
+// result lists what to fix. A key written twice in the arguments or in the
+// output fails the call, so raw text whose decoded value is ambiguous is
+// never delivered.
 func (c *Routine) emit(args string) (output json.RawMessage, result callResult) {
 	v, err := decodeJSON([]byte(args))
+	if errors.Is(err, strictjson.ErrDuplicateKey) {
+		return nil, callResult{
+			Error:   emitErrorInvalidArguments,
+			Message: "the arguments contain a key more than once: send each key once, such as {\"output_json\": \"{...}\"}",
+			Details: compiledEmitArgs().validate([]byte(args)),
+		}
+	}
 	if err != nil {
 		return nil, callResult{
 			Error:   emitErrorInvalidArguments,

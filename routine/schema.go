@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/agentry/agentry/internal/strictjson"
 )
 
 // Violation is one way a JSON value fails its schema.
@@ -60,10 +62,18 @@ func compileSchema(name string, raw json.RawMessage) (*schema, error) {
 
 // decodeJSON decodes exactly one JSON value with UseNumber, so numbers
 // keep every digit (9007199254740993 stays exact) and an integer written
-// as 1.0 or 1e2 still validates as "integer".
+// as 1.0 or 1e2 still validates as "integer". A key written twice in one
+// object is an error: the decoded value would keep the last one while the
+// raw text holds both.
 func decodeJSON(raw []byte) (any, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, errors.New("the value is empty")
+	}
+	if err := strictjson.Check(raw); err != nil {
+		if errors.Is(err, strictjson.ErrTrailingData) {
+			return nil, errors.New("unexpected data after the JSON value")
+		}
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -71,15 +81,28 @@ func decodeJSON(raw []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("unexpected data after the JSON value")
-	}
 	return v, nil
 }
 
 // validate decodes raw and checks it, returning every violation, or nil
-// when raw is valid.
+// when raw is valid. Each key written twice in one object is a violation
+// at the key's pointer, listed with the schema's violations of the value
+// that keeps the last occurrence.
 func (s *schema) validate(raw []byte) []Violation {
+	dups, err := strictjson.Scan(raw)
+	if err == nil && len(dups) > 0 {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return []Violation{{Path: "", Message: "is not valid JSON: " + err.Error()}}
+		}
+		out := s.validateValue(v)
+		for _, p := range dups {
+			out = append(out, Violation{Path: p, Message: "duplicate key"})
+		}
+		return sortViolations(out)
+	}
 	v, err := decodeJSON(raw)
 	if err != nil {
 		return []Violation{{Path: "", Message: "is not valid JSON: " + err.Error()}}
@@ -108,13 +131,18 @@ func (s *schema) validateValue(v any) []Violation {
 	}
 	// The library visits properties in map order; sorting makes the list
 	// the same on every call.
-	slices.SortStableFunc(out, func(a, b Violation) int {
+	return sortViolations(out)
+}
+
+// sortViolations sorts vs by path, then message, and drops repeats.
+func sortViolations(vs []Violation) []Violation {
+	slices.SortFunc(vs, func(a, b Violation) int {
 		if c := strings.Compare(a.Path, b.Path); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Message, b.Message)
 	})
-	return out
+	return slices.Compact(vs)
 }
 
 // leaves returns the errors under ve that have no causes: each names one

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,9 +9,12 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/agentry/agentry/agent"
+	"github.com/agentry/agentry/internal/strictjson"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/wire"
 )
@@ -82,8 +86,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decodeJSON reads a JSON request body into v. An empty body is allowed
-// when optional is true and leaves v unchanged. Unknown fields are
-// rejected so that a misspelt field is reported, not ignored.
+// when optional is true and leaves v unchanged. Unknown fields and
+// duplicated keys are rejected, so that a misspelt or repeated field is
+// reported, not ignored.
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	if r.ContentLength == 0 && optional {
 		return nil
@@ -112,16 +117,118 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any, optio
 		}
 		return &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body is empty; send a JSON object"}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	return decodeBody(data, v)
+}
+
+// decodeBody decodes data, which is not empty, into v. It rejects data
+// after the value, and reports in one validation_failed error every
+// duplicated key, every unknown field and every field of the wrong type.
+func decodeBody(data []byte, v any) error {
+	dups, err := strictjson.Scan(data)
+	switch {
+	case errors.Is(err, strictjson.ErrTrailingData):
+		return &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body has data after the JSON value"}
+	case errors.Is(err, strictjson.ErrTooDeep):
+		return &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON,
+			message: fmt.Sprintf("the body is nested more than %d levels deep", strictjson.MaxDepth)}
+	case err != nil:
+		return &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body is not valid JSON: " + err.Error()}
+	}
+	var details []wire.FieldDetail
+	for _, p := range dups {
+		details = append(details, wire.FieldDetail{Path: p, Message: "duplicate key; send each key once"})
+	}
+	more, err := decodeValue(data, v)
+	if err != nil {
+		return err
+	}
+	details = append(details, more...)
+	if len(details) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(details, func(a, b wire.FieldDetail) int { return strings.Compare(a.Path, b.Path) })
+	return invalid(slices.Compact(details)...)
+}
+
+// decodeValue decodes data into v. For a pointer to a struct it decodes
+// the object's members one by one, so that one bad field does not hide
+// the next, and returns a detail for each unknown or mistyped field. The
+// error is for a body that is not an object.
+func decodeValue(data []byte, v any) ([]wire.FieldDetail, error) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return nil, decodeWhole(data, v)
+	}
+	fields, ok := jsonFields(rv.Elem().Type())
+	if !ok {
+		return nil, decodeWhole(data, v)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
+		return nil, jsonError(err)
+	}
+	var details []wire.FieldDetail
+	for name, raw := range members {
+		path := strictjson.ChildPointer("", name)
+		i, ok := fields[name]
+		if !ok {
+			details = append(details, wire.FieldDetail{Path: path, Message: "unknown field"})
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		err := dec.Decode(rv.Elem().Field(i).Addr().Interface())
+		var ute *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &ute):
+			if ute.Field != "" {
+				path += "/" + strings.ReplaceAll(ute.Field, ".", "/")
+			}
+			details = append(details, wire.FieldDetail{Path: path, Message: typeMessage(ute)})
+		case err != nil:
+			// The body passed the syntax check, so any other error comes
+			// from a field type's own UnmarshalJSON.
+			details = append(details, wire.FieldDetail{Path: path, Message: "is invalid: " + err.Error()})
+		}
+	}
+	return details, nil
+}
+
+// decodeWhole decodes data into v in one step, with unknown struct fields
+// rejected.
+func decodeWhole(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
-		return &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body has data after the JSON value"}
-	}
 	return nil
+}
+
+// jsonFields maps the JSON member names of struct type t, matched exactly,
+// to field indexes. It returns false for a struct with embedded fields,
+// whose promoted members it does not resolve.
+func jsonFields(t reflect.Type) (map[string]int, bool) {
+	fields := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			return nil, false
+		}
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		fields[name] = i
+	}
+	return fields, true
 }
 
 // jsonError turns a decoding error into invalid_json or, for a field of
@@ -134,12 +241,18 @@ func jsonError(err error) *apiError {
 			return &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON,
 				message: fmt.Sprintf("the body must be a JSON object, not %s", ute.Value)}
 		}
-		return invalid(wire.FieldDetail{Path: "/" + strings.ReplaceAll(path, ".", "/"), Message: fmt.Sprintf("must be %s, not %s", jsonTypeName(ute.Type.String()), ute.Value)})
+		return invalid(wire.FieldDetail{Path: "/" + strings.ReplaceAll(path, ".", "/"), Message: typeMessage(ute)})
 	}
 	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		return invalid(wire.FieldDetail{Path: "/" + strings.Trim(msg, `"`), Message: "unknown field"})
 	}
 	return &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body is not valid JSON: " + err.Error()}
+}
+
+// typeMessage describes a value of the wrong type, for example "must be a
+// string, not number".
+func typeMessage(ute *json.UnmarshalTypeError) string {
+	return fmt.Sprintf("must be %s, not %s", jsonTypeName(ute.Type.String()), ute.Value)
 }
 
 func jsonTypeName(goType string) string {

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/agentry/agentry/internal/strictjson"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/routine"
 	"github.com/agentry/agentry/transport/webhook"
@@ -113,13 +115,32 @@ func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 // selectInput parses body as JSON and returns the part that pointer
-// names: the whole body for "" or "body".
+// names: the whole body for "" or "body". Data after the value is a 400;
+// a key written twice anywhere in the body is a 422 naming each duplicate,
+// as for any other request body, because the decoded value would keep
+// only the last one while the raw body holds both.
 func selectInput(body []byte, pointer string) (json.RawMessage, error) {
+	dups, err := strictjson.Scan(body)
+	switch {
+	case errors.Is(err, strictjson.ErrTrailingData):
+		return nil, &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body has data after the JSON value"}
+	case errors.Is(err, strictjson.ErrTooDeep):
+		return nil, &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON,
+			message: fmt.Sprintf("the body is nested more than %d levels deep", strictjson.MaxDepth)}
+	case err != nil:
+		return nil, &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body is not valid JSON: " + err.Error()}
+	case len(dups) > 0:
+		var details []wire.FieldDetail
+		for _, p := range dups {
+			details = append(details, wire.FieldDetail{Path: p, Message: "duplicate key; send each key once"})
+		}
+		return nil, invalid(slices.Compact(details)...)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc any
-	if err := dec.Decode(&doc); err != nil || dec.More() {
-		return nil, &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body is not a JSON value"}
+	if err := dec.Decode(&doc); err != nil {
+		return nil, &apiError{status: http.StatusBadRequest, code: wire.CodeInvalidJSON, message: "the body is not valid JSON: " + err.Error()}
 	}
 	if pointer == "" || pointer == "body" {
 		return body, nil
