@@ -123,13 +123,19 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
+	knowledge, err := newRetriever(context.Background(), m)
+	if err != nil {
+		return nil, fmt.Errorf("agentry: knowledge base: %w", err)
+	}
 	engine, err := agent.New(agent.Config{
-		Manifest: m,
-		Store:    st,
-		Chat:     chat,
-		Tools:    tools,
-		Logger:   log,
-		Owner:    owner,
+		Manifest:   m,
+		Store:      st,
+		Chat:       chat,
+		Evaluation: evaluation,
+		Knowledge:  knowledge,
+		Tools:      tools,
+		Logger:     log,
+		Owner:      owner,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)

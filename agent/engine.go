@@ -13,6 +13,7 @@ import (
 
 	"github.com/tmc/langchaingo/llms"
 
+	"github.com/agentry/agentry/kb"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/tool"
@@ -29,6 +30,12 @@ type Config struct {
 	Chat llms.Model
 	// Tools are offered to the chat lane per runtime.tool_access. Optional.
 	Tools *tool.Registry
+	// Evaluation is the evaluation lane's model, which rewrites knowledge
+	// base queries. Optional: without it the last customer message is the
+	// query.
+	Evaluation llms.Model
+	// Knowledge is searched before each reply. Optional.
+	Knowledge kb.Retriever
 	// Logger receives the engine's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Owner names this process in turn leases. Default: a random id.

@@ -49,13 +49,14 @@ func newPromptConfig(m *manifest.Manifest) (promptConfig, error) {
 // language, variables) and the conversation history, trimmed from the
 // oldest end to fit the context window. Metadata of sessions, customers and
 // messages is never included.
-func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []store.Event) []llms.MessageContent {
+func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []store.Event, references string) []llms.MessageContent {
 	var sys strings.Builder
 	sys.WriteString(pc.system)
 	section(&sys, pc.languageDirective())
 	if vars := pc.variableLines(s, c); vars != "" {
 		section(&sys, "Variables:\n"+vars)
 	}
+	section(&sys, references)
 
 	turns := conversation(history)
 	// Agent messages before the first customer message (the greeting) go

@@ -52,7 +52,7 @@ func TestPromptVariablesNotMetadata(t *testing.T) {
 		Metadata:  map[string]any{"crm": "customer-meta"},
 	}
 	history := []store.Event{event(0, KindUserMessage, Payload{Text: "hi", Source: SourceCustomer, Metadata: map[string]any{"m": "message-meta"}})}
-	out := render(pc.assemble(sess, cust, history))
+	out := render(pc.assemble(sess, cust, history, ""))
 
 	for _, want := range []string{"Be kind.", "- order: o-1", "- tier: gold (plan)", "- region: EU", "human: hi"} {
 		if !strings.Contains(out, want) {
@@ -73,7 +73,7 @@ func TestPromptVariableScopes(t *testing.T) {
 	}}, 0)
 	sess := store.Session{Variables: map[string]any{"a": "from-session", "b": "session-b"}}
 	cust := &store.Customer{Variables: map[string]any{"a": "customer-a", "b": "from-customer"}}
-	out := render(pc.assemble(sess, cust, nil))
+	out := render(pc.assemble(sess, cust, nil, ""))
 	if !strings.Contains(out, "- a: from-session") || !strings.Contains(out, "- b: from-customer") {
 		t.Errorf("scoped variables wrong:\n%s", out)
 	}
@@ -86,7 +86,7 @@ func TestPromptLanguageDirective(t *testing.T) {
 		{"French", "Always reply in French."},
 	} {
 		pc := testPrompt(t, manifest.Context{Language: tt.lang}, 0)
-		out := render(pc.assemble(store.Session{}, nil, nil))
+		out := render(pc.assemble(store.Session{}, nil, nil, ""))
 		if !strings.Contains(out, tt.want) {
 			t.Errorf("language %q: prompt lacks %q:\n%s", tt.lang, tt.want, out)
 		}
@@ -100,7 +100,7 @@ func TestPromptGreetingMovesToSystem(t *testing.T) {
 		event(1, KindUserMessage, Payload{Text: "hello", Source: SourceCustomer}),
 		event(2, KindStatus, Payload{Status: StatusReady}),
 	}
-	msgs := pc.assemble(store.Session{}, nil, history)
+	msgs := pc.assemble(store.Session{}, nil, history, "")
 	if len(msgs) != 2 || msgs[1].Role != llms.ChatMessageTypeHuman {
 		t.Fatalf("messages:\n%s", render(msgs))
 	}
@@ -115,7 +115,7 @@ func TestPromptHumanAgentMarked(t *testing.T) {
 		event(0, KindUserMessage, Payload{Text: "help", Source: SourceCustomer}),
 		event(1, KindUserMessage, Payload{Text: "I can help", Source: SourceHumanAgent}),
 	}
-	out := render(pc.assemble(store.Session{}, nil, history))
+	out := render(pc.assemble(store.Session{}, nil, history, ""))
 	if !strings.Contains(out, "ai: [human agent] I can help") {
 		t.Errorf("human agent message not marked:\n%s", out)
 	}
@@ -128,7 +128,7 @@ func TestPromptTrimsOldestFirst(t *testing.T) {
 		text := strings.Repeat("x", 60) + " message " + string(rune('A'+i%26))
 		history = append(history, event(int64(i), KindUserMessage, Payload{Text: text, Source: SourceCustomer}))
 	}
-	msgs := pc.assemble(store.Session{}, nil, history)
+	msgs := pc.assemble(store.Session{}, nil, history, "")
 	if len(msgs) >= 41 {
 		t.Fatalf("nothing trimmed: %d messages", len(msgs))
 	}
@@ -149,7 +149,7 @@ func mustText(e store.Event) string {
 func TestPromptKeepsNewestOverBudget(t *testing.T) {
 	pc := testPrompt(t, manifest.Context{}, 256)
 	history := []store.Event{event(0, KindUserMessage, Payload{Text: strings.Repeat("long ", 2000), Source: SourceCustomer})}
-	msgs := pc.assemble(store.Session{}, nil, history)
+	msgs := pc.assemble(store.Session{}, nil, history, "")
 	if len(msgs) != 2 {
 		t.Errorf("over-budget newest message dropped: %d messages", len(msgs))
 	}

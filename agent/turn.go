@@ -87,12 +87,12 @@ func (i *interruption) Error() string { return errInterrupted.Error() }
 // interrupt mode it watches for newer customer messages and returns an
 // *interruption when one arrives before the reply is ready. When the
 // session is switched to manual mode meanwhile, it returns errHandedOff.
-func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, wake <-chan struct{}) (string, error) {
+func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, wake <-chan struct{}) (answer, error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
 	type outcome struct {
-		reply string
+		reply answer
 		err   error
 	}
 	done := make(chan outcome, 1)
@@ -108,7 +108,7 @@ func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, 
 			return out.reply, out.err
 		case <-ctx.Done():
 			// The model call ends with its context; do not wait for it.
-			return "", context.Cause(ctx)
+			return answer{}, context.Cause(ctx)
 		case <-wake:
 			s, err := e.store.GetSession(ctx, sid)
 			if err != nil {
@@ -118,24 +118,24 @@ func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, 
 				// A human took over: the agent stays silent.
 				cancel(errHandedOff)
 				<-done
-				return "", errHandedOff
+				return answer{}, errHandedOff
 			}
 			if !interrupt || s.TriggerOffset <= target {
 				continue
 			}
 			cancel(errInterrupted)
 			<-done
-			return "", &interruption{target: s.TriggerOffset}
+			return answer{}, &interruption{target: s.TriggerOffset}
 		}
 	}
 }
 
 // generate assembles the prompt from the session's state and history up to
 // target and calls the chat lane for the reply.
-func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64) (string, error) {
+func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64) (answer, error) {
 	sess, err := e.store.GetSession(ctx, sid)
 	if err != nil {
-		return "", fmt.Errorf("reading session: %w", err)
+		return answer{}, fmt.Errorf("reading session: %w", err)
 	}
 	var customer *store.Customer
 	if sess.CustomerID != "" {
@@ -144,21 +144,33 @@ func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64)
 		case err == nil:
 			customer = &c
 		case !errors.Is(err, store.ErrNotFound):
-			return "", fmt.Errorf("reading customer %s: %w", sess.CustomerID, err)
+			return answer{}, fmt.Errorf("reading customer %s: %w", sess.CustomerID, err)
 		}
 	}
 	history, err := e.history(ctx, sid, target)
 	if err != nil {
-		return "", err
+		return answer{}, err
 	}
-	msgs := e.prompt.assemble(sess, customer, history)
+	chunks := e.retrieve(ctx, sid, turnID, history)
+	msgs := e.prompt.assemble(sess, customer, history, referenceSection(chunks))
 
 	typing := []store.NewEvent{statusEvent(turnID, StatusTyping, nil)}
 	if _, err := e.store.Append(ctx, sid, typing, store.AppendOptions{}); err != nil {
-		return "", fmt.Errorf("appending typing status: %w", err)
+		return answer{}, fmt.Errorf("appending typing status: %w", err)
 	}
 
-	return e.respond(ctx, sid, turnID, msgs)
+	text, err := e.respond(ctx, sid, turnID, msgs)
+	if err != nil {
+		return answer{}, err
+	}
+	return answer{text: text, citations: citations(chunks)}, nil
+}
+
+// answer is a turn's reply: its text and the knowledge base chunks that
+// were placed in its prompt.
+type answer struct {
+	text      string
+	citations []Citation
 }
 
 // modelError marks a failure of the chat lane, as opposed to the store.
@@ -196,11 +208,11 @@ func (e *Engine) history(ctx context.Context, sid string, target int64) ([]store
 // finish writes the turn's outcome: the reply, a cancellation or an error,
 // each followed by status ready, in one store call with the move of the
 // processed offset.
-func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID string, target int64, reply string, err error, log *slog.Logger) {
+func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID string, target int64, reply answer, err error, log *slog.Logger) {
 	processed := target + 1
 	if err == nil {
 		e.complete(claim, []store.NewEvent{
-			newEvent(KindAgentMessage, turnID, Payload{Text: reply}),
+			newEvent(KindAgentMessage, turnID, Payload{Text: reply.text, Citations: reply.citations}),
 			statusEvent(turnID, StatusReady, nil),
 		}, processed, log)
 		log.Info("turn completed")
