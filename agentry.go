@@ -14,6 +14,7 @@ import (
 	"github.com/tmc/langchaingo/llms"
 
 	"github.com/agentry/agentry/agent"
+	"github.com/agentry/agentry/kb"
 	"github.com/agentry/agentry/llm"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
@@ -60,6 +61,7 @@ type Server struct {
 	routines  routineParts
 	events    eventParts
 	mcp       mcpServers
+	knowledge kb.Retriever
 	store     store.Store
 	ownsStore bool
 	log       *slog.Logger
@@ -127,6 +129,11 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agentry: knowledge base: %w", err)
 	}
+	defer func() {
+		if c, ok := knowledge.(interface{ Close() }); ok && !built {
+			c.Close()
+		}
+	}()
 	engine, err := agent.New(agent.Config{
 		Manifest:   m,
 		Store:      st,
@@ -155,7 +162,10 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
 	built = true
-	return &Server{handler: handler, engine: engine, routines: parts, events: events, mcp: servers, store: st, ownsStore: owns, log: log}, nil
+	return &Server{
+		handler: handler, engine: engine, routines: parts, events: events,
+		mcp: servers, knowledge: knowledge, store: st, ownsStore: owns, log: log,
+	}, nil
 }
 
 // ServeHTTP serves the agent's HTTP API.
@@ -227,6 +237,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	wg.Wait()
 	err := errors.Join(append(errs, s.mcp.close())...)
+	if c, ok := s.knowledge.(interface{ Close() }); ok {
+		c.Close()
+	}
 	if s.ownsStore {
 		err = errors.Join(err, s.store.Close())
 	}
