@@ -7,6 +7,7 @@
 //	agentry validate FILE
 //	agentry schema
 //	agentry webhook sign --manifest FILE --name NAME --body FILE [--url URL]
+//	agentry kb ingest --manifest FILE [--create] PATH...
 package main
 
 import (
@@ -24,6 +25,9 @@ Usage:
   agentry webhook sign --manifest FILE --name NAME --body FILE [--url URL]
                                                 print a signed curl command that
                                                 POSTs FILE to an inbound webhook
+  agentry kb ingest --manifest FILE [--create] PATH...
+                                                chunk, embed and store Markdown and
+                                                text files in the pgvector table
 
 Run "agentry COMMAND -h" for a command's flags.
 `
@@ -47,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return schema(stdout)
 	case "webhook":
 		return webhookCmd(args[1:], stdout, stderr)
+	case "kb":
+		return kbCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
