@@ -129,4 +129,7 @@ func (m *Manifest) ApplyDefaults() {
 	for i := range m.AgentConfig.MCPs {
 		m.AgentConfig.MCPs[i].applyDefaults()
 	}
+	if m.AgentConfig.Search != nil {
+		m.AgentConfig.Search.applyDefaults()
+	}
 }

@@ -27,8 +27,8 @@ type Search struct {
 	// Table is the pgvector table: id text primary key, vec vector(N),
 	// metadata jsonb. Required for pgvector.
 	Table string `json:"table,omitempty"`
-	// ContentKey is the metadata key that holds a chunk's text. Default
-	// "content".
+	// ContentKey is the metadata key that holds a chunk's text (pgvector).
+	// Default "content".
 	ContentKey string `json:"content_key,omitempty"`
 	// MetadataFilter keeps only rows whose metadata contains it (JSONB
 	// containment).
@@ -39,7 +39,8 @@ type Search struct {
 
 	// APIKey is sent as a bearer token to the external endpoint.
 	APIKey string `json:"api_key,omitempty"`
-	// Timeout bounds one search. Default 10s.
+	// Timeout bounds one search (pgvector and external), at most 5m.
+	// Default 10s.
 	Timeout Duration `json:"timeout,omitempty"`
 
 	// Documents are files or directories of Markdown and text, relative to

@@ -59,6 +59,7 @@ func checkSemantics(t *tree, dir string, p *problems) semantics {
 	c.routines()
 	c.webhooks()
 	c.mcps()
+	c.search()
 	return c.out
 }
 
