@@ -9,7 +9,7 @@ type Routine struct {
 	// ID names the routine in URLs and events: letters, digits, '-', '_'.
 	ID    string `json:"id" jsonschema:"pattern=^[A-Za-z0-9_-]+$"`
 	Title string `json:"title,omitempty"`
-	// Description says what the routine does; the model reads it.
+	// Description is the routine's purpose, shown to the model.
 	Description string `json:"description,omitempty"`
 	// Conditions activate a conversational routine when one holds.
 	Conditions []string `json:"conditions,omitempty"`
@@ -57,13 +57,14 @@ const (
 // OutputSchema, autonomous routines only) or route (only Transitions).
 type Node struct {
 	ID string `json:"id" jsonschema:"pattern=^[A-Za-z0-9_-]+$"`
-	// ChatState tells the model what to do with the customer at this node.
+	// ChatState is the instruction for the model at this node of a
+	// conversation.
 	ChatState string `json:"chat_state,omitempty"`
 	// Tools are the tools the node calls, as "namespace:name".
 	Tools []string `json:"tools,omitempty"`
-	// ToolInstruction tells the model how to call Tools.
+	// ToolInstruction is the instruction for calling Tools.
 	ToolInstruction string `json:"tool_instruction,omitempty"`
-	// Think is an instruction whose answer is structured output that
+	// Think is an instruction whose result is structured output that
 	// validates against OutputSchema.
 	Think        string          `json:"think,omitempty"`
 	OutputSchema json.RawMessage `json:"output_schema,omitempty" jsonschema:"type=object"`

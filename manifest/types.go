@@ -51,7 +51,7 @@ const (
 	// unanswered message.
 	DoubleTextInterrupt = "interrupt"
 	// DoubleTextEnqueue lets the running turn finish; the next turn then
-	// answers the new message, together with any others that arrived
+	// replies to the new message, together with any others that arrived
 	// meanwhile.
 	DoubleTextEnqueue = "enqueue"
 	// DoubleTextReject refuses the message with 409 while a turn runs.
@@ -150,13 +150,13 @@ type Provider struct {
 	Script string `json:"script,omitempty"`
 	// Timeout bounds each model call. Default 60s.
 	Timeout Duration `json:"timeout,omitempty"`
-	// MaxRetries is the number of retries after a 429 or 5xx answer.
+	// MaxRetries is the number of retries after a 429 or 5xx response.
 	// Default 2.
 	MaxRetries *int `json:"max_retries,omitempty" jsonschema:"minimum=0,maximum=10"`
 }
 
-// Context is the `agent_config.context` block: what the agent knows and
-// how it speaks.
+// Context is the `agent_config.context` block: the agent's prompt,
+// language, greeting, variables and routines.
 type Context struct {
 	// SystemPrompt is the base instruction, inline or from a file.
 	SystemPrompt *SystemPrompt `json:"system_prompt,omitempty"`
