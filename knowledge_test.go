@@ -9,6 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/agentry/agentry/transport/wire"
 )
 
@@ -100,5 +105,48 @@ func TestKnowledgeBaseFailureStillReplies(t *testing.T) {
 	}
 	if len(reply.Citations) != 0 {
 		t.Errorf("citations = %+v, want none", reply.Citations)
+	}
+}
+
+func TestKnowledgeBaseSearchIsTraced(t *testing.T) {
+	recorder := tracetest.NewSpanRecorder()
+	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(recorder))
+	previous := otel.GetTracerProvider()
+	otel.SetTracerProvider(provider)
+	t.Cleanup(func() { otel.SetTracerProvider(previous) })
+
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "boom", http.StatusInternalServerError)
+	}))
+	defer down.Close()
+	ss := newSequenceServer(t, map[string]any{"role": "assistant", "content": "Sorry."})
+	search := "    type: external\n    url: " + down.URL + "/search"
+	yaml := strings.NewReplacer("BASE", ss.URL, "SEARCH", search).Replace(kbManifest)
+	c := serveTools(t, yaml, "", nil)
+	s, err := c.OpenSession(context.Background(), wire.CreateSessionRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	turnEvents(t, c, s.ID, "when does my card come?")
+
+	var found bool
+	for _, span := range recorder.Ended() {
+		if span.Name() != "kb.search" {
+			continue
+		}
+		found = true
+		if span.Status().Code != codes.Error || len(span.Events()) == 0 {
+			t.Errorf("kb.search span status %v with %d events, want an error with the recorded exception", span.Status().Code, len(span.Events()))
+		}
+		var sessionAttr bool
+		for _, a := range span.Attributes() {
+			sessionAttr = sessionAttr || (string(a.Key) == "agentry.session_id" && a.Value.AsString() == s.ID)
+		}
+		if !sessionAttr {
+			t.Errorf("kb.search span lacks the session id: %v", span.Attributes())
+		}
+	}
+	if !found {
+		t.Fatal("no kb.search span was recorded")
 	}
 }

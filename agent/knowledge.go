@@ -6,6 +6,10 @@ import (
 	"strings"
 
 	"github.com/tmc/langchaingo/llms"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentry/agentry/kb"
 	"github.com/agentry/agentry/llm"
@@ -18,8 +22,9 @@ const rewriteTurns = 10
 
 // retrieve searches the knowledge base for the turn: the evaluation lane
 // rewrites the conversation's last customer message into a standalone
-// query, and the retriever returns the chunks to place in the prompt. A
-// failure is logged and the turn goes on without snippets.
+// query, and the retriever returns the chunks to place in the prompt. The
+// search is an OpenTelemetry span, kb.search. A failure is logged and
+// recorded on the span, and the turn goes on without snippets.
 func (e *Engine) retrieve(ctx context.Context, sid, turnID string, history []store.Event) []kb.Chunk {
 	if e.cfg.Knowledge == nil {
 		return nil
@@ -37,16 +42,30 @@ func (e *Engine) retrieve(ctx context.Context, sid, turnID string, history []sto
 		return nil
 	}
 	query := e.rewriteQuery(ctx, msgs, last, log.Warn)
+
+	ctx, span := tracer.Start(ctx, "kb.search", trace.WithAttributes(
+		attribute.String("agentry.session_id", sid),
+		attribute.String("agentry.turn_id", turnID),
+		attribute.Int("agentry.kb.query_length", len(query)),
+	))
+	defer span.End()
 	chunks, err := e.cfg.Knowledge.Search(ctx, kb.Query{Text: query, Messages: msgs})
 	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "knowledge base search failed")
 		if ctx.Err() == nil {
 			log.Warn("knowledge base search failed; replying without it", "error", err)
 		}
 		return nil
 	}
+	span.SetAttributes(attribute.Int("agentry.kb.chunks", len(chunks)))
 	log.Debug("knowledge base searched", "query", query, "chunks", len(chunks))
 	return chunks
 }
+
+// tracer records the engine's spans through the global OpenTelemetry
+// tracer provider, which is a no-op until an application installs one.
+var tracer = otel.Tracer("github.com/agentry/agentry/agent")
 
 // rewriteQuery asks the evaluation lane for a standalone search query. It
 // falls back to the last customer message when the lane fails or returns
