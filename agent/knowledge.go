@@ -43,7 +43,7 @@ func (e *Engine) retrieve(ctx context.Context, sid, turnID string, history []sto
 	}
 	query := e.rewriteQuery(ctx, msgs, last, log.Warn)
 
-	ctx, span := tracer.Start(ctx, "kb.search", trace.WithAttributes(
+	ctx, span := otel.Tracer(tracerName).Start(ctx, "kb.search", trace.WithAttributes(
 		attribute.String("agentry.session_id", sid),
 		attribute.String("agentry.turn_id", turnID),
 		attribute.Int("agentry.kb.query_length", len(query)),
@@ -63,9 +63,10 @@ func (e *Engine) retrieve(ctx context.Context, sid, turnID string, history []sto
 	return chunks
 }
 
-// tracer records the engine's spans through the global OpenTelemetry
-// tracer provider, which is a no-op until an application installs one.
-var tracer = otel.Tracer("github.com/agentry/agentry/agent")
+// tracerName names the engine's tracer. The tracer is looked up on the
+// global OpenTelemetry provider at each use, so a provider installed later
+// (or replaced) receives the spans; until one is installed it is a no-op.
+const tracerName = "github.com/agentry/agentry/agent"
 
 // rewriteQuery asks the evaluation lane for a standalone search query. It
 // falls back to the last customer message when the lane fails or returns
