@@ -2,18 +2,16 @@ package agentry
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/tmc/langchaingo/llms"
 
 	"github.com/agentry/agentry/agent"
+	"github.com/agentry/agentry/internal/ids"
 	"github.com/agentry/agentry/kb"
 	"github.com/agentry/agentry/llm"
 	"github.com/agentry/agentry/manifest"
@@ -115,7 +113,7 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	}
 	owner := opts.Owner
 	if owner == "" {
-		owner = "proc_" + randomOwner()
+		owner = ids.New("proc_")
 	}
 	parts, err := newRoutineParts(m, st, chat, evaluation, tools, owner, log)
 	if err != nil {
@@ -245,13 +243,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.log.Info("agent server stopped")
 	return err
-}
-
-// randomOwner returns 16 random characters from [a-z2-7].
-func randomOwner() string {
-	var b [10]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
 // Store returns the server's store.

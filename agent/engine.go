@@ -2,17 +2,15 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/tmc/langchaingo/llms"
 
+	"github.com/agentry/agentry/internal/ids"
 	"github.com/agentry/agentry/kb"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
@@ -90,7 +88,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Owner == "" {
-		cfg.Owner = "proc_" + randomID()
+		cfg.Owner = ids.New("proc_")
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
@@ -266,13 +264,4 @@ func (e *Engine) cancelLocal(sessionID string) bool {
 	}
 	r.cancel(errCancelled)
 	return true
-}
-
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// randomID returns 16 random characters from [a-z2-7].
-func randomID() string {
-	var b [10]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToLower(idEncoding.EncodeToString(b[:]))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/agentry/agentry/internal/ids"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 )
@@ -40,7 +41,7 @@ func (e *Engine) OpenSession(ctx context.Context, req OpenRequest) (store.Sessio
 		WebhookURL: req.WebhookURL,
 	}
 	if s.ID == "" {
-		s.ID = "ses_" + randomID()
+		s.ID = ids.New("ses_")
 	}
 	if s.Mode == "" {
 		s.Mode = store.ModeAuto
@@ -138,7 +139,7 @@ func (e *Engine) Cancel(ctx context.Context, sessionID string) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	turnID := "trn_" + randomID()
+	turnID := ids.New("trn_")
 	_, err = e.store.CompleteTurn(ctx, claim, []store.NewEvent{
 		statusEvent(turnID, StatusCancelled, nil),
 		statusEvent(turnID, StatusReady, nil),
@@ -164,7 +165,7 @@ type ToolEvent struct {
 // model sees it on the next turn; it starts no turn itself.
 func (e *Engine) InjectToolEvent(ctx context.Context, sessionID string, ev ToolEvent) (store.Event, error) {
 	p := Payload{
-		CallID:    "inj_" + randomID(),
+		CallID:    ids.New("inj_"),
 		Tool:      ev.Tool,
 		Arguments: ev.Arguments,
 		Result:    ev.Result,

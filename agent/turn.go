@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/agentry/agentry/internal/ids"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 )
@@ -32,7 +33,7 @@ const releaseTimeout = 5 * time.Second
 // releasing the lease for a re-run, or finding the lease lost.
 func (e *Engine) runTurn(claim store.TurnClaim) {
 	sid := claim.SessionID
-	turnID := "trn_" + randomID()
+	turnID := ids.New("trn_")
 	log := e.log.With("session_id", sid, "turn_id", turnID)
 
 	timeout := e.cfg.Manifest.AgentConfig.Runtime.TurnTimeout.Or(manifest.DefaultTurnTimeout)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentry/agentry/internal/ids"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/outbound"
 	"github.com/agentry/agentry/transport/webhook"
@@ -74,7 +75,7 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 		cfg.Schedule = &s
 	}
 	if cfg.Owner == "" {
-		cfg.Owner = "proc_" + randomID()
+		cfg.Owner = ids.New("proc_")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

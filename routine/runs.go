@@ -2,9 +2,7 @@ package routine
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentry/agentry/internal/ids"
 	"github.com/agentry/agentry/store"
 )
 
@@ -108,7 +107,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		return nil, errors.New("routine: RunnerConfig.Store and RunnerConfig.Executor are required")
 	}
 	if cfg.Owner == "" {
-		cfg.Owner = "proc_" + randomID()
+		cfg.Owner = ids.New("proc_")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -212,7 +211,7 @@ func (r *Runner) Trigger(ctx context.Context, req TriggerRequest) (store.Run, bo
 		source = "api"
 	}
 	run := store.Run{
-		ID:             "run_" + randomID(),
+		ID:             ids.New("run_"),
 		RoutineID:      rt.ID(),
 		Status:         store.RunQueued,
 		Input:          req.Input,
@@ -431,13 +430,4 @@ func (r *Runner) watch(ctx context.Context, claim store.RunClaim, cancel context
 			}
 		}
 	}
-}
-
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// randomID returns 16 random characters from [a-z2-7].
-func randomID() string {
-	var b [10]byte
-	_, _ = rand.Read(b[:])
-	return idEncoding.EncodeToString(b[:])
 }
