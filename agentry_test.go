@@ -18,8 +18,8 @@ import (
 	"github.com/agentry/agentry/transport/wire"
 )
 
-// chatServer speaks the OpenAI chat-completions wire format, answers
-// every request with reply, and keeps the request bodies it received.
+// chatServer speaks the OpenAI chat-completions wire format, returns
+// reply for every request, and keeps the request bodies it received.
 type chatServer struct {
 	*httptest.Server
 	mu     sync.Mutex

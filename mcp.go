@@ -16,8 +16,8 @@ type mcpServers struct {
 
 // connectMCP connects to every MCP server of the manifest in parallel and
 // registers each as the source of its namespace's tools. It returns once
-// every server's first connection attempt has finished; a server that is
-// down is retried in the background and its tools appear when it connects.
+// every server's first connection attempt has finished. A server that is
+// down is retried in the background, and its tools appear when it connects.
 func connectMCP(m *manifest.Manifest, tools *tool.Registry, log *slog.Logger) (mcpServers, error) {
 	if len(m.AgentConfig.MCPs) == 0 {
 		return mcpServers{}, nil

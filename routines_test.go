@@ -24,7 +24,7 @@ import (
 const signingSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // routineManifest has one autonomous routine, "decide", whose single tool
-// node emits what the scripted model says. ALLOW is replaced with the
+// node emits the scripted model's output. ALLOW is replaced with the
 // runtime.outbound block and SCRIPT with the script file.
 const routineManifest = `
 id: routines
@@ -113,8 +113,8 @@ func serveRoutines(t *testing.T, o routineOptions) *client.Client {
 	return serve(t, yaml, nil)
 }
 
-// receiver records the callbacks it gets and answers them with the
-// statuses of respond, in order, then 200.
+// receiver records the callbacks it gets and responds with the statuses
+// of respond, in order, then 200.
 type receiver struct {
 	*httptest.Server
 	mu      sync.Mutex

@@ -6,7 +6,7 @@
 // Posting a customer message to a session in auto mode appends a
 // user_message event that marks the session as needing a turn, and wakes
 // the [Engine]. The engine claims the session's turn lease in the store, so
-// one process at a time answers a session even when several share the
+// one process at a time replies in a session even when several share the
 // store, and then writes:
 //
 //  1. status acknowledged, then processing;

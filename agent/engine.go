@@ -153,7 +153,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
-// Wake tells the engine to look for work on the session now. Posting a
+// Wake signals the engine to look for work on the session now. Posting a
 // message calls it; callers that append triggering events through the
 // store directly call it too.
 func (e *Engine) Wake(sessionID string) {

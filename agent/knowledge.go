@@ -64,11 +64,11 @@ func (e *Engine) retrieve(ctx context.Context, sid, turnID string, history []sto
 }
 
 // tracerName names the engine's tracer. The tracer is looked up on the
-// global OpenTelemetry provider at each use, so a provider installed later
-// (or replaced) receives the spans; until one is installed it is a no-op.
+// global OpenTelemetry provider at each use, so a provider installed or
+// replaced later receives the spans. Until one is installed, it is a no-op.
 const tracerName = "github.com/agentry/agentry/agent"
 
-// rewriteQuery asks the evaluation lane for a standalone search query. It
+// rewriteQuery requests a standalone search query from the evaluation lane. It
 // falls back to the last customer message when the lane fails or returns
 // anything but plain text.
 func (e *Engine) rewriteQuery(ctx context.Context, msgs []kb.Message, last string, warn func(string, ...any)) string {

@@ -173,7 +173,7 @@ func formatValue(v any) string {
 // conversation turns the stored events into chat messages: customer and
 // agent messages, and tool calls with their results as call/result pairs.
 // An injected tool result, which has no call, gets a synthesized call so
-// the model sees it as a result like any other. Status and other events
+// the model reads it as a result like any other. Status and other events
 // are left out, and no metadata reaches the model.
 func conversation(history []store.Event) []llms.MessageContent {
 	var msgs []llms.MessageContent

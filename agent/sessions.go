@@ -162,7 +162,7 @@ type ToolEvent struct {
 }
 
 // InjectToolEvent stores ev as a tool_result event marked injected. The
-// model sees it on the next turn; it starts no turn itself.
+// next turn shows it to the model, and it starts no turn itself.
 func (e *Engine) InjectToolEvent(ctx context.Context, sessionID string, ev ToolEvent) (store.Event, error) {
 	p := Payload{
 		CallID:    ids.New("inj_"),

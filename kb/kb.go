@@ -7,8 +7,8 @@ import (
 
 // Sentinel errors of retrievers.
 var (
-	// ErrUnavailable: the knowledge base could not be reached or answered
-	// with an error; the turn goes on without snippets.
+	// ErrUnavailable: the knowledge base could not be reached or returned
+	// an error. The turn goes on without snippets.
 	ErrUnavailable = errors.New("kb: knowledge base unavailable")
 	// ErrInvalidQuery: the query cannot be searched (an empty text, a
 	// filter that is not an object).
@@ -17,7 +17,7 @@ var (
 
 // Query is one search.
 type Query struct {
-	// Text is what to search for, usually rewritten from the conversation.
+	// Text is the search text, usually rewritten from the conversation.
 	Text string
 	// Messages is the recent conversation, for retrievers that use it
 	// (the external HTTP endpoint receives it). Oldest first.

@@ -28,7 +28,7 @@ import (
 	"github.com/agentry/agentry/transport/wire"
 )
 
-// script is what the customer says, one message per turn.
+// script is the customer's messages, one per turn.
 var script = []string{
 	"Hello!",
 	"My name is Ada and my order number is 4711.",
