@@ -23,6 +23,11 @@ var (
 	ErrLeaseLost = errors.New("store: lease lost")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
+	// ErrUnavailable: the store cannot reach its database for now (the
+	// connection was refused, dropped or timed out). The call may have
+	// been applied or not; retrying it later is the caller's choice. The
+	// HTTP layer answers 503 with Retry-After.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Store is everything the server keeps. Implementations must be safe for

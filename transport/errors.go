@@ -65,6 +65,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{status: http.StatusConflict, code: wire.CodeConflict, message: "a turn is already running for this session; post again after its status ready event"}
 	case errors.Is(err, store.ErrClosed):
 		ae = &apiError{status: http.StatusServiceUnavailable, code: wire.CodeNotReady, message: "the server is shutting down"}
+	case errors.Is(err, store.ErrUnavailable):
+		s.log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", "1")
+		ae = &apiError{status: http.StatusServiceUnavailable, code: wire.CodeNotReady, message: "the database is unavailable; retry shortly"}
 	default:
 		if r.Context().Err() != nil {
 			// The client went away, so the response has no reader.
