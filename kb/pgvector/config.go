@@ -3,15 +3,13 @@ package pgvector
 import (
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/agentry/agentry/internal/pgurl"
 	"github.com/agentry/agentry/manifest"
 )
 
@@ -29,7 +27,7 @@ const (
 	// DefaultTimeout bounds one Search when Config.Timeout is zero.
 	DefaultTimeout = 10 * time.Second
 	// DefaultPort is the PostgreSQL port used with Config.Host.
-	DefaultPort = 5432
+	DefaultPort = pgurl.DefaultPort
 	// MaxIndexDimensions is the largest dimension of a vector column that
 	// pgvector 0.8.0 can index with HNSW, so EnsureTable accepts no more.
 	MaxIndexDimensions = 2000
@@ -153,76 +151,16 @@ func encodeFilter(filter map[string]any) ([]byte, error) {
 	return data, nil
 }
 
-// poolConfig returns the pgxpool configuration of c and the forms of the
-// password that errors must not contain.
-func (c Config) poolConfig() (*pgxpool.Config, []string, error) {
-	connString, secrets, err := c.connString()
+// poolConfig returns the pgxpool configuration of c and the redactor of
+// its password.
+func (c Config) poolConfig() (*pgxpool.Config, *pgurl.Redactor, error) {
+	settings := pgurl.Settings{
+		URL: c.URL, Host: c.Host, Port: c.Port, User: c.User,
+		Password: c.Password, DBName: c.DBName, SSLMode: c.SSLMode,
+	}
+	pc, red, err := settings.PoolConfig("agentry")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	pc, err := pgxpool.ParseConfig(connString)
-	if err != nil {
-		return nil, nil, parseError(c.URL != "", connString, secrets, err)
-	}
-	secrets = append(secrets, passwordForms(pc.ConnConfig.Password)...)
-	if _, ok := pc.ConnConfig.RuntimeParams["application_name"]; !ok {
-		pc.ConnConfig.RuntimeParams["application_name"] = "agentry"
-	}
-	return pc, secrets, nil
-}
-
-// connString returns URL, or a URL built from the host fields.
-func (c Config) connString() (string, []string, error) {
-	hostSet := c.Host != "" || c.Port != 0 || c.User != "" || c.Password != "" ||
-		c.DBName != "" || c.SSLMode != ""
-	switch {
-	case c.URL != "" && hostSet:
-		return "", nil, fmt.Errorf("%w: both url and host fields (host, port, user, password, dbname, sslmode) are set; set only one of them", ErrInvalidConfig)
-	case c.URL != "":
-		return c.URL, nil, nil
-	case c.Host == "":
-		return "", nil, fmt.Errorf("%w: neither url nor host is set", ErrInvalidConfig)
-	case c.Port < 0 || c.Port > 65535:
-		return "", nil, fmt.Errorf("%w: port %d is out of range 1..65535", ErrInvalidConfig, c.Port)
-	}
-	port := c.Port
-	if port == 0 {
-		port = DefaultPort
-	}
-	u := url.URL{
-		Scheme: "postgres",
-		Host:   net.JoinHostPort(c.Host, strconv.Itoa(port)),
-		Path:   "/" + c.DBName,
-	}
-	switch {
-	case c.Password != "":
-		u.User = url.UserPassword(c.User, c.Password)
-	case c.User != "":
-		u.User = url.User(c.User)
-	}
-	if c.SSLMode != "" {
-		u.RawQuery = url.Values{"sslmode": {c.SSLMode}}.Encode()
-	}
-	return u.String(), passwordForms(c.Password), nil
-}
-
-// parseError returns an error for a connection string that pgx cannot
-// parse. pgx masks passwords in such messages only on a best-effort
-// basis, so the message is kept only when the password is known and can
-// be masked here. The error does not wrap pgx's, whose ConnString field
-// contains the password.
-func parseError(fromURL bool, connString string, secrets []string, err error) error {
-	if fromURL {
-		u, uerr := url.Parse(connString)
-		if uerr != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			return fmt.Errorf("%w: url is not a valid postgres:// URL; the parser's message is left out because it can contain the password", ErrInvalidConfig)
-		}
-		if pw, ok := u.User.Password(); ok {
-			secrets = append(secrets, passwordForms(pw)...)
-		}
-		for _, key := range []string{"password", "sslpassword"} {
-			secrets = append(secrets, passwordForms(u.Query().Get(key))...)
-		}
-	}
-	return fmt.Errorf("%w: %s", ErrInvalidConfig, mask(err.Error(), secrets))
+	return pc, red, nil
 }

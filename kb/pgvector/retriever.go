@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tmc/langchaingo/embeddings"
 
+	"github.com/agentry/agentry/internal/pgurl"
 	"github.com/agentry/agentry/kb"
 )
 
@@ -35,7 +36,7 @@ type Retriever struct {
 	tableSQL string // the quoted table name
 	database string // for messages
 	filter   []byte // Config.MetadataFilter as JSON, nil when empty
-	secrets  []string
+	redactor *pgurl.Redactor
 
 	mu   sync.Mutex
 	info *tableInfo // nil until the table has been read
@@ -62,13 +63,13 @@ func New(cfg Config, embedder embeddings.Embedder) (*Retriever, error) {
 		return nil, fmt.Errorf("%w: metadata_filter: %w", ErrInvalidConfig, err)
 	}
 
-	pc, secrets, err := cfg.poolConfig()
+	pc, red, err := cfg.poolConfig()
 	if err != nil {
 		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
 	if err != nil {
-		return nil, redact(fmt.Errorf("%w: create connection pool: %w", ErrInvalidConfig, err), secrets)
+		return nil, red.Redact(fmt.Errorf("%w: create connection pool: %w", ErrInvalidConfig, err), redactSentinels...)
 	}
 
 	return &Retriever{
@@ -79,7 +80,7 @@ func New(cfg Config, embedder embeddings.Embedder) (*Retriever, error) {
 		tableSQL: table.Sanitize(),
 		database: pc.ConnConfig.Database,
 		filter:   filter,
-		secrets:  secrets,
+		redactor: red,
 	}, nil
 }
 
@@ -244,5 +245,5 @@ func (e timeoutError) Is(target error) bool { return target == context.DeadlineE
 
 // redact masks the database password in err's message.
 func (r *Retriever) redact(err error) error {
-	return redact(err, r.secrets)
+	return r.redactor.Redact(err, redactSentinels...)
 }
