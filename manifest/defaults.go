@@ -9,6 +9,10 @@ const (
 	DefaultMaxBodyBytes        = 1 << 20
 	DefaultLongPollMaxWait     = 60 * time.Second
 	DefaultTurnTimeout         = 2 * time.Minute
+	DefaultLeaseTTL            = 30 * time.Second
+	// MinLeaseTTL and MaxLeaseTTL bound runtime.lease_ttl.
+	MinLeaseTTL = time.Second
+	MaxLeaseTTL = 10 * time.Minute
 	DefaultContextWindow       = 128000
 	// DefaultToolResultMaxBytes is runtime.tool_result_max_bytes when it is
 	// unset: 64 KiB.
@@ -66,6 +70,9 @@ func (m *Manifest) ApplyDefaults() {
 	}
 	if rt.TurnTimeout == 0 {
 		rt.TurnTimeout = Duration(DefaultTurnTimeout)
+	}
+	if rt.LeaseTTL == 0 {
+		rt.LeaseTTL = Duration(DefaultLeaseTTL)
 	}
 	if rt.ToolResultMaxBytes == 0 {
 		rt.ToolResultMaxBytes = DefaultToolResultMaxBytes
@@ -131,5 +138,8 @@ func (m *Manifest) ApplyDefaults() {
 	}
 	if m.AgentConfig.Search != nil {
 		m.AgentConfig.Search.applyDefaults()
+	}
+	if m.AgentConfig.Database != nil {
+		m.AgentConfig.Database.applyDefaults()
 	}
 }

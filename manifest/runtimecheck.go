@@ -73,6 +73,18 @@ func (c *checker) delivery() {
 	}
 }
 
+// leaseTTL checks the bounds of runtime.lease_ttl.
+func (c *checker) leaseTTL() {
+	s, ptr, ok := c.str("agent_config", "runtime", "lease_ttl")
+	if !ok {
+		return
+	}
+	if d, err := time.ParseDuration(s); err == nil && (d < MinLeaseTTL || d > MaxLeaseTTL) {
+		c.report(ptr, "must be from %s to %s; remove it for the default %s",
+			shortDuration(MinLeaseTTL), shortDuration(MaxLeaseTTL), shortDuration(DefaultLeaseTTL))
+	}
+}
+
 // shortDuration formats d without zero minutes and seconds: "48h", not
 // "48h0m0s".
 func shortDuration(d time.Duration) string {

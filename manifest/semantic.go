@@ -60,6 +60,8 @@ func checkSemantics(t *tree, dir string, p *problems) semantics {
 	c.webhooks()
 	c.mcps()
 	c.search()
+	c.database()
+	c.leaseTTL()
 	return c.out
 }
 

@@ -38,6 +38,8 @@ type AgentConfig struct {
 	MCPs []MCP `json:"mcps,omitempty"`
 	// Search is the knowledge base; none when omitted.
 	Search *Search `json:"search,omitempty"`
+	// Database is the durable store; the in-memory store when omitted.
+	Database *Database `json:"database,omitempty"`
 
 	// InteractivePlatform is read only by the hosted platform; it is
 	// accepted and ignored with a warning.
@@ -107,6 +109,12 @@ type Runtime struct {
 	LongPollMaxWait Duration `json:"long_poll_max_wait,omitempty"`
 	// TurnTimeout bounds one turn, model calls included. Default 2m.
 	TurnTimeout Duration `json:"turn_timeout,omitempty"`
+	// LeaseTTL is how long a claim on a turn, a run or a session's event
+	// delivery lasts without a heartbeat: when a replica dies, another
+	// takes its work over this long after its last heartbeat. A callback's
+	// claim lasts delivery.timeout plus LeaseTTL. From 1s to 10m.
+	// Default 30s.
+	LeaseTTL Duration `json:"lease_ttl,omitempty"`
 	// ToolResultMaxBytes limits the size in bytes of one tool result sent
 	// to the model. A longer result is cut and marked as cut. From 1 KiB
 	// to 10 MiB. Default 64 KiB.

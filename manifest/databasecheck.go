@@ -1,0 +1,74 @@
+package manifest
+
+import (
+	"strings"
+)
+
+// databaseKeys lists, per driver, the keys other than driver that the
+// driver reads.
+var databaseKeys = map[string][]string{
+	DatabasePostgres: {"url", "host", "port", "user", "password", "dbname", "sslmode", "schema"},
+	DatabaseSQLite:   {"path"},
+}
+
+// database checks agent_config.database against the keys its driver
+// reads. The schema checks the types of the values and the driver enum.
+func (c *checker) database() {
+	v, ptr, _ := c.t.lookup("agent_config", "database")
+	block, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	driver, _ := block["driver"].(string)
+	if _, set := block["driver"]; !set {
+		driver = DatabasePostgres
+	}
+	allowed, known := databaseKeys[driver]
+	if !known {
+		return
+	}
+	has := func(key string) bool { _, ok := block[key]; return ok }
+	accepted := map[string]bool{"driver": true}
+	for _, key := range allowed {
+		accepted[key] = true
+	}
+	for _, key := range sortedKeys(block) {
+		if !accepted[key] {
+			c.report(ptr+"/"+escapePointer(key), "does not apply to database driver %s, which reads %s; remove it",
+				driver, strings.Join(append([]string{"driver"}, allowed...), ", "))
+		}
+	}
+	for _, key := range []string{"url", "host", "schema", "path"} {
+		if s, ok := block[key].(string); ok && strings.TrimSpace(s) == "" {
+			c.report(ptr+"/"+key, "must not be empty or only whitespace")
+		}
+	}
+
+	switch driver {
+	case DatabasePostgres:
+		hostSet := false
+		for _, key := range pgvectorHostKeys {
+			hostSet = hostSet || has(key)
+		}
+		switch {
+		case has("url") && hostSet:
+			c.report(ptr+"/url", "set either url or the host fields (%s), not both", strings.Join(pgvectorHostKeys, ", "))
+		case !has("url") && !has("host"):
+			c.report(ptr, "database driver postgres needs url, such as postgres://user:password@host:5432/dbname, or host and the other connection fields; for an embedded file set driver: sqlite and path")
+		}
+	case DatabaseSQLite:
+		if !has("path") {
+			c.report(ptr, "database driver sqlite needs path: the database file, relative to the manifest")
+		}
+	}
+}
+
+// applyDefaults fills the unset fields of the block.
+func (d *Database) applyDefaults() {
+	if d.Driver == "" {
+		d.Driver = DatabasePostgres
+	}
+	if d.Driver == DatabasePostgres && d.Schema == "" {
+		d.Schema = "public"
+	}
+}
