@@ -141,6 +141,7 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		Tools:      tools,
 		Logger:     log,
 		Owner:      owner,
+		LeaseTTL:   m.AgentConfig.Runtime.LeaseTTL.Or(manifest.DefaultLeaseTTL),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)

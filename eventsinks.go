@@ -87,6 +87,7 @@ func newEventParts(m *manifest.Manifest, st store.Store, extra []sink.Sink, owne
 		DefaultURL:     defaultURL,
 		Schedule:       &schedule,
 		AttemptTimeout: timeout,
+		LeaseTTL:       timeout + rt.LeaseTTL.Or(manifest.DefaultLeaseTTL),
 		Owner:          owner,
 		Logger:         log,
 	})

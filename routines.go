@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/tmc/langchaingo/llms"
 
@@ -78,7 +77,7 @@ func newRoutineParts(m *manifest.Manifest, st store.Store, chat, evaluation llms
 		Schedule:    &schedule,
 		Owner:       owner,
 		Logger:      log,
-		LeaseTTL:    rt.Delivery.Timeout.Or(outbound.DefaultTimeout) + 30*time.Second,
+		LeaseTTL:    rt.Delivery.Timeout.Or(outbound.DefaultTimeout) + rt.LeaseTTL.Or(manifest.DefaultLeaseTTL),
 	})
 	if err != nil {
 		return routineParts{}, err
@@ -103,9 +102,10 @@ func newRoutineParts(m *manifest.Manifest, st store.Store, chat, evaluation llms
 			}
 			return ""
 		},
-		Owner:   owner,
-		Logger:  log,
-		OnEnded: func(store.Run) { deliverer.Wake() },
+		Owner:    owner,
+		Logger:   log,
+		LeaseTTL: rt.LeaseTTL.Or(manifest.DefaultLeaseTTL),
+		OnEnded:  func(store.Run) { deliverer.Wake() },
 	})
 	if err != nil {
 		return routineParts{}, err

@@ -11,9 +11,9 @@ const (
 	DefaultTurnTimeout         = 2 * time.Minute
 	DefaultLeaseTTL            = 30 * time.Second
 	// MinLeaseTTL and MaxLeaseTTL bound runtime.lease_ttl.
-	MinLeaseTTL = time.Second
-	MaxLeaseTTL = 10 * time.Minute
-	DefaultContextWindow       = 128000
+	MinLeaseTTL          = time.Second
+	MaxLeaseTTL          = 10 * time.Minute
+	DefaultContextWindow = 128000
 	// DefaultToolResultMaxBytes is runtime.tool_result_max_bytes when it is
 	// unset: 64 KiB.
 	DefaultToolResultMaxBytes = 64 << 10

@@ -57,6 +57,14 @@ func (s Settings) PoolConfig(applicationName string) (*pgxpool.Config, *Redactor
 	return pc, red, nil
 }
 
+// ConnString returns URL, or a postgres:// URL built from the host
+// fields, for a function that takes a connection string. The result may
+// contain the password, so it must not be logged.
+func (s Settings) ConnString() (string, error) {
+	connString, _, err := s.connString()
+	return connString, err
+}
+
 // connString returns URL, or a URL built from the host fields.
 func (s Settings) connString() (string, *Redactor, error) {
 	red := &Redactor{}
