@@ -68,6 +68,9 @@ type Server struct {
 	deps      func() map[string]string
 	ready     atomic.Bool
 	manifest  *manifest.Manifest
+	// patterns lists every pattern registered on mux, in registration
+	// order. The OpenAPI test checks the document against it.
+	patterns []string
 }
 
 // New returns the handler with every route registered.
@@ -116,9 +119,16 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // handlerFunc is a handler that returns its error for writeError.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
+// handle registers h on the mux and records the pattern. Every route goes
+// through it, so the OpenAPI test sees each one.
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, h)
+}
+
 func (s *Server) routes() {
-	open := func(pattern string, h handlerFunc) { s.mux.Handle(pattern, s.wrap(h)) }
-	authed := func(pattern string, h handlerFunc) { s.mux.Handle(pattern, s.auth(s.wrap(h))) }
+	open := func(pattern string, h handlerFunc) { s.handle(pattern, s.wrap(h)) }
+	authed := func(pattern string, h handlerFunc) { s.handle(pattern, s.auth(s.wrap(h))) }
 
 	open("GET /health", s.health)
 	open("GET /health/live", s.health)
