@@ -47,6 +47,9 @@ type Config struct {
 	// HeartbeatInterval is the time between SSE heartbeat comments, which
 	// keep proxies from closing idle streams. Default 15s.
 	HeartbeatInterval time.Duration
+	// LoginTTL is how long the cookie set by POST /auth/login stays
+	// valid. Default 12h.
+	LoginTTL time.Duration
 }
 
 // Server is the HTTP API as an [http.Handler]. It is safe for concurrent
@@ -68,6 +71,7 @@ type Server struct {
 	deps      func() map[string]string
 	ready     atomic.Bool
 	manifest  *manifest.Manifest
+	logins    *loginSigner
 	// patterns lists every pattern registered on mux, in registration
 	// order. The OpenAPI test checks the document against it.
 	patterns []string
@@ -105,6 +109,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("transport: %w", err)
 	}
 	s.inbound = hooks
+	if s.logins, err = newLoginSigner(rt.APIKey, cfg.LoginTTL); err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
 	s.deps = cfg.Dependencies
 	if s.maxBody <= 0 {
 		s.maxBody = manifest.DefaultMaxBodyBytes
@@ -133,6 +140,9 @@ func (s *Server) routes() {
 	open("GET /health", s.health)
 	open("GET /health/live", s.health)
 	open("GET /health/ready", s.healthReady)
+
+	open("POST /auth/login", s.login)
+	open("POST /auth/logout", s.logout)
 
 	authed("PUT /customers/{id}", s.putCustomer)
 	authed("GET /customers/{id}", s.getCustomer)
@@ -169,10 +179,22 @@ func (s *Server) wrap(h handlerFunc) http.Handler {
 	})
 }
 
-// auth checks the bearer token in constant time. A failure is 401 with no
-// detail about what was wrong.
+// auth checks the bearer token in constant time, or the login cookie when
+// the request has no Authorization header. A failure is 401 with no detail
+// about what was wrong, or 403 for a cross-site request with the cookie.
 func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := cookieAuthenticated(r); ok {
+			if err := s.checkCookie(r, c); err != nil {
+				if err == errUnauthorized {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="agentry"`)
+				}
+				s.writeError(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
 		token, ok := bearerToken(r.Header.Get("Authorization"))
 		got := sha256.Sum256([]byte(token))
 		if !ok || subtle.ConstantTimeCompare(got[:], s.keyHash[:]) != 1 {

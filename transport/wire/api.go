@@ -10,6 +10,7 @@ const (
 	CodeInvalidJSON          = "invalid_json"
 	CodeInvalidParameter     = "invalid_parameter"
 	CodeUnauthorized         = "unauthorized"
+	CodeForbidden            = "forbidden"
 	CodeNotFound             = "not_found"
 	CodeMethodNotAllowed     = "method_not_allowed"
 	CodeConflict             = "conflict"
