@@ -169,6 +169,8 @@ func (s *Server) routes() {
 
 	// Inbound webhooks authenticate by their signature alone.
 	open("POST /webhooks/{name}", s.receiveWebhook)
+
+	open("GET /openapi.json", s.serveOpenAPI)
 }
 
 func (s *Server) wrap(h handlerFunc) http.Handler {

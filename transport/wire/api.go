@@ -63,7 +63,7 @@ type PutCustomerRequest struct {
 type Session struct {
 	ID         string         `json:"id"`
 	CustomerID string         `json:"customer_id,omitempty"`
-	Mode       string         `json:"mode"`
+	Mode       string         `json:"mode" jsonschema:"enum=auto,enum=manual"`
 	Variables  map[string]any `json:"variables"`
 	Metadata   map[string]any `json:"metadata"`
 	WebhookURL string         `json:"webhook_url,omitempty"`
@@ -84,19 +84,21 @@ type Session struct {
 // CreateSessionRequest is the body of POST /sessions. Every field is
 // optional; with an id that exists, the existing session is returned.
 type CreateSessionRequest struct {
-	ID         string         `json:"id,omitempty"`
-	CustomerID string         `json:"customer_id,omitempty"`
+	ID         string         `json:"id,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]{1\,64}$"`
+	CustomerID string         `json:"customer_id,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]{1\,64}$"`
 	Metadata   map[string]any `json:"metadata,omitempty"`
 	Variables  map[string]any `json:"variables,omitempty"`
-	Mode       string         `json:"mode,omitempty"`
-	WebhookURL string         `json:"webhook_url,omitempty"`
+	Mode       string         `json:"mode,omitempty" jsonschema:"enum=auto,enum=manual"`
+	WebhookURL string         `json:"webhook_url,omitempty" jsonschema:"format=uri"`
 }
 
 // PatchSessionRequest is the body of PATCH /sessions/{id}. Absent fields
 // stay unchanged; variables and metadata are merged, and a null value
 // deletes the key.
 type PatchSessionRequest struct {
-	Mode       *string        `json:"mode,omitempty"`
+	Mode *string `json:"mode,omitempty" jsonschema:"enum=auto,enum=manual"`
+	// WebhookURL replaces the session's event webhook target. An empty
+	// string clears it, so runtime.event_webhook.url applies.
 	WebhookURL *string        `json:"webhook_url,omitempty"`
 	Variables  map[string]any `json:"variables,omitempty"`
 	Metadata   map[string]any `json:"metadata,omitempty"`
@@ -111,9 +113,9 @@ type SessionList struct {
 
 // PostMessageRequest is the body of POST /sessions/{id}/messages.
 type PostMessageRequest struct {
-	Text string `json:"text"`
+	Text string `json:"text" jsonschema:"minLength=1"`
 	// Source is customer (default) or human_agent.
-	Source   string         `json:"source,omitempty"`
+	Source   string         `json:"source,omitempty" jsonschema:"enum=customer,enum=human_agent"`
 	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
@@ -133,7 +135,7 @@ type CancelResult struct {
 
 // Health is the body of the health endpoints.
 type Health struct {
-	Status string `json:"status"`
+	Status string `json:"status" jsonschema:"enum=ok,enum=not_ready"`
 	// Checks maps each dependency to "ok", "degraded: ..." or "down: ...".
 	Checks map[string]string `json:"checks,omitempty"`
 }
@@ -142,7 +144,7 @@ type Health struct {
 // context stored as a tool_result event with injected true.
 type ToolEventRequest struct {
 	// Tool names the source, for example "crm:export". Required.
-	Tool string `json:"tool"`
+	Tool string `json:"tool" jsonschema:"minLength=1"`
 	// Arguments is a JSON object describing the request, if any.
 	Arguments json.RawMessage `json:"arguments,omitempty"`
 	// Result is any JSON value. Required.

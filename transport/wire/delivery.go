@@ -18,7 +18,7 @@ type Delivery struct {
 	// (every attempt of that event failed) or disabled (the receiver
 	// responded 410 Gone). POST /sessions/{id}/redeliver resumes a paused
 	// or disabled delivery, and so does a PATCH of webhook_url.
-	State string `json:"state"`
+	State string `json:"state" jsonschema:"enum=active,enum=retrying,enum=paused,enum=disabled"`
 	// Cursor is the offset of the next event to deliver. Every event
 	// before it was delivered.
 	Cursor int64 `json:"cursor"`

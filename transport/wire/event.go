@@ -39,35 +39,35 @@ const (
 type Event struct {
 	SessionID string    `json:"session_id"`
 	Offset    int64     `json:"offset"`
-	Kind      string    `json:"kind"`
+	Kind      string    `json:"kind" jsonschema:"enum=user_message,enum=agent_message,enum=status,enum=tool_call,enum=tool_result,enum=routine,enum=mode"`
 	CreatedAt time.Time `json:"created_at"`
 	TurnID    string    `json:"turn_id,omitempty"`
 
 	// user_message and agent_message
 	Text string `json:"text,omitempty"`
 	// user_message: customer or human_agent
-	Source   string         `json:"source,omitempty"`
+	Source   string         `json:"source,omitempty" jsonschema:"enum=customer,enum=human_agent"`
 	Metadata map[string]any `json:"metadata,omitempty"`
 	// agent_message: the knowledge-base chunks placed in the prompt.
 	Citations []Citation `json:"citations,omitempty"`
 
 	// status
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitempty" jsonschema:"enum=acknowledged,enum=processing,enum=typing,enum=ready,enum=cancelled,enum=error"`
 
 	// tool_call and tool_result
 	CallID    string          `json:"call_id,omitempty"`
 	Tool      string          `json:"tool,omitempty"`
-	Arguments json.RawMessage `json:"arguments,omitempty"`
+	Arguments json.RawMessage `json:"arguments,omitempty" jsonschema:"type=object"`
 	Result    json.RawMessage `json:"result,omitempty"`
 	Injected  bool            `json:"injected,omitempty"`
 
 	// routine
 	RoutineID string `json:"routine_id,omitempty"`
 	NodeID    string `json:"node_id,omitempty"`
-	State     string `json:"state,omitempty"`
+	State     string `json:"state,omitempty" jsonschema:"enum=entered,enum=completed,enum=exited"`
 
 	// mode
-	Mode   string `json:"mode,omitempty"`
+	Mode   string `json:"mode,omitempty" jsonschema:"enum=auto,enum=manual"`
 	Reason string `json:"reason,omitempty"`
 
 	// status (when Status is error) and tool_result (when the call failed)

@@ -35,10 +35,10 @@ type TriggerRequest struct {
 	// Input must validate against the routine's input schema. Required.
 	Input json.RawMessage `json:"input"`
 	// CallbackURL receives the result; default: the routine's callback_url.
-	CallbackURL string `json:"callback_url,omitempty"`
+	CallbackURL string `json:"callback_url,omitempty" jsonschema:"format=uri"`
 	// IdempotencyKey makes a repeated trigger return the first run. The
 	// Idempotency-Key header does the same.
-	IdempotencyKey string         `json:"idempotency_key,omitempty"`
+	IdempotencyKey string         `json:"idempotency_key,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]{1\,64}$"`
 	Metadata       map[string]any `json:"metadata,omitempty"`
 }
 
@@ -47,13 +47,13 @@ type TriggerRequest struct {
 type TriggerResponse struct {
 	RunID     string `json:"run_id"`
 	RoutineID string `json:"routine_id"`
-	Status    string `json:"status"`
+	Status    string `json:"status" jsonschema:"enum=queued,enum=running,enum=succeeded,enum=failed"`
 }
 
 // RunTrigger says what started a run.
 type RunTrigger struct {
 	// Source is "api" or "webhook".
-	Source string `json:"source"`
+	Source string `json:"source" jsonschema:"enum=api,enum=webhook"`
 	// Webhook is the inbound webhook's name when Source is "webhook".
 	Webhook string `json:"webhook,omitempty"`
 }
@@ -62,28 +62,28 @@ type RunTrigger struct {
 type Run struct {
 	ID        string          `json:"run_id"`
 	RoutineID string          `json:"routine_id"`
-	Status    string          `json:"status"`
+	Status    string          `json:"status" jsonschema:"enum=queued,enum=running,enum=succeeded,enum=failed"`
 	Input     json.RawMessage `json:"input"`
 	Output    json.RawMessage `json:"output"`
-	Error     *ErrorInfo      `json:"error"`
+	Error     *ErrorInfo      `json:"error" jsonschema:"nullable"`
 	Trigger   RunTrigger      `json:"trigger"`
 	Metadata  map[string]any  `json:"metadata"`
 	Attempts  int             `json:"attempts"`
 	CreatedAt time.Time       `json:"created_at"`
 	// StartedAt and FinishedAt are null until the run starts and ends.
-	StartedAt  *time.Time `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
-	DurationMS *int64     `json:"duration_ms"`
+	StartedAt  *time.Time `json:"started_at" jsonschema:"nullable"`
+	FinishedAt *time.Time `json:"finished_at" jsonschema:"nullable"`
+	DurationMS *int64     `json:"duration_ms" jsonschema:"nullable"`
 	// Callback is the delivery state of the result; null without a
 	// callback URL.
-	Callback *CallbackInfo `json:"callback"`
+	Callback *CallbackInfo `json:"callback" jsonschema:"nullable"`
 }
 
 // CallbackInfo is the delivery state of a run's callback.
 type CallbackInfo struct {
 	URL string `json:"url"`
 	// State is waiting, pending, delivered, failed or disabled.
-	State         string     `json:"state"`
+	State         string     `json:"state" jsonschema:"enum=waiting,enum=pending,enum=delivered,enum=failed,enum=disabled"`
 	Attempts      int        `json:"attempts"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	LastStatus    int        `json:"last_status,omitempty"`
@@ -97,13 +97,13 @@ type CallbackInfo struct {
 type RunCallback struct {
 	RunID      string          `json:"run_id"`
 	RoutineID  string          `json:"routine_id"`
-	Status     string          `json:"status"`
+	Status     string          `json:"status" jsonschema:"enum=succeeded,enum=failed"`
 	Output     json.RawMessage `json:"output"`
-	Error      *ErrorInfo      `json:"error"`
+	Error      *ErrorInfo      `json:"error" jsonschema:"nullable"`
 	Trigger    RunTrigger      `json:"trigger"`
 	Metadata   map[string]any  `json:"metadata"`
 	CreatedAt  time.Time       `json:"created_at"`
-	StartedAt  *time.Time      `json:"started_at"`
+	StartedAt  *time.Time      `json:"started_at" jsonschema:"nullable"`
 	FinishedAt time.Time       `json:"finished_at"`
 	DurationMS int64           `json:"duration_ms"`
 }
