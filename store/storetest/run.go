@@ -19,10 +19,10 @@ import (
 func Run(t *testing.T, newStore Factory, opts Options) {
 	t.Helper()
 	if task := os.Getenv(childEnv); task != "" {
-		runChild(t, opts, task)
+		runChild(opts, task)
 		return
 	}
-	h := &harness{newStore: newStore, opts: opts}
+	h := &harness{newStore: newStore, opts: opts, testName: t.Name()}
 	areas := []struct {
 		name   string
 		checks []check
@@ -64,6 +64,9 @@ func skipArea(reason string) []check {
 type harness struct {
 	newStore Factory
 	opts     Options
+	// testName is the name of the test that called Run, which a child
+	// process runs again.
+	testName string
 }
 
 // open returns a fresh store and its clock, and closes the store when the
