@@ -259,8 +259,10 @@ func TestCloseCheckpointsAndRejectsCalls(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := os.Stat(s.path + "-wal"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("stat WAL file after Close: err = %v, want it removed by the checkpoint", err)
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(s.path + suffix); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stat %s file after Close: err = %v, want it removed by the checkpoint", suffix, err)
+		}
 	}
 	if err := s.Close(); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("second Close = %v, want ErrClosed", err)

@@ -126,11 +126,11 @@ func (s *Store) CreateRun(ctx context.Context, in store.Run) (store.Run, bool, e
 				return err
 			}
 		}
-		var taken int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id = ?`, in.ID).Scan(&taken); err != nil {
+		var sameID int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE id = ?`, in.ID).Scan(&sameID); err != nil {
 			return err
 		}
-		if taken > 0 {
+		if sameID > 0 {
 			return fmt.Errorf("the id belongs to another run, choose another: %w", store.ErrConflict)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO runs (id, routine_id, status, input, callback_url, idempotency_key,

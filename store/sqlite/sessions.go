@@ -10,7 +10,7 @@ import (
 	"github.com/agentry/agentry/store"
 )
 
-// querier is what the session and run helpers need from a transaction.
+// querier is the part of *sql.Tx that the load and scan helpers use.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -85,12 +85,12 @@ func (s *Store) CreateSession(ctx context.Context, in store.Session, initial []s
 	created := false
 	appended := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		var gone int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deleted_sessions WHERE id = ?`, in.ID).Scan(&gone)
+		var deletedCount int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deleted_sessions WHERE id = ?`, in.ID).Scan(&deletedCount)
 		if err != nil {
 			return err
 		}
-		if gone > 0 {
+		if deletedCount > 0 {
 			return fmt.Errorf("the id belonged to a deleted session, choose another: %w", store.ErrConflict)
 		}
 		existing, err := loadFullSession(ctx, tx, in.ID)
