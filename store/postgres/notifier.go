@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,6 +64,10 @@ type Notifier struct {
 	origin string
 	logger *slog.Logger
 
+	// backendPID is the server process id of the listening connection,
+	// 0 while disconnected.
+	backendPID atomic.Uint32
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
@@ -108,6 +113,7 @@ func newNotifier(ctx context.Context, pool *pgxpool.Pool, channel, origin string
 		cancel()
 		return nil, fmt.Errorf("start postgres notifier on channel %q: %w", channel, err)
 	}
+	n.backendPID.Store(conn.PgConn().PID())
 	go n.run(runCtx, conn)
 	return n, nil
 }
@@ -187,6 +193,7 @@ func (n *Notifier) run(ctx context.Context, conn *pgx.Conn) {
 	defer close(n.done)
 	for {
 		err := n.receive(ctx, conn)
+		n.backendPID.Store(0)
 		_ = conn.Close(context.Background())
 		if ctx.Err() != nil {
 			return
@@ -197,6 +204,7 @@ func (n *Notifier) run(ctx context.Context, conn *pgx.Conn) {
 		if conn == nil {
 			return
 		}
+		n.backendPID.Store(conn.PgConn().PID())
 		// Notifications sent while disconnected are lost, so every waiter
 		// re-reads the store.
 		n.local.NotifyAll()
@@ -249,9 +257,9 @@ func (n *Notifier) reconnect(ctx context.Context) *pgx.Conn {
 		if ctx.Err() != nil {
 			return nil
 		}
+		delay = min(2*delay, maxReconnectDelay)
 		n.logger.Warn("postgres listener reconnect failed",
 			"channel", n.channel, "attempt", attempt, "retry_in", delay, "error", err)
-		delay = min(2*delay, maxReconnectDelay)
 	}
 }
 
