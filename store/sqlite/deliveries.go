@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/agentry/agentry/store"
@@ -54,18 +55,21 @@ func loadDeliveries(ctx context.Context, q querier, seq int64) (map[string]store
 	return out, rows.Err()
 }
 
-// attachDeliveries sets the Deliveries of each session in page, which is
-// sorted by seq, with one query.
+// attachDeliveries sets the Deliveries of each session in page with one
+// query.
 func attachDeliveries(ctx context.Context, q querier, page []sessionRow) error {
 	if len(page) == 0 {
 		return nil
 	}
 	bySeq := make(map[int64]*store.Session, len(page))
+	seqs := make([]any, len(page))
 	for i := range page {
 		bySeq[page[i].seq] = &page[i].s
+		seqs[i] = page[i].seq
 	}
+	placeholders := strings.Repeat("?, ", len(page)-1) + "?"
 	rows, err := q.QueryContext(ctx, `SELECT session_seq, `+deliveryColumns+` FROM deliveries
-		WHERE session_seq BETWEEN ? AND ? AND claimed = 1`, page[0].seq, page[len(page)-1].seq)
+		WHERE session_seq IN (`+placeholders+`) AND claimed = 1`, seqs...)
 	if err != nil {
 		return err
 	}
@@ -77,9 +81,6 @@ func attachDeliveries(ctx context.Context, q querier, page []sessionRow) error {
 			return err
 		}
 		sess := bySeq[seq]
-		if sess == nil {
-			continue // another customer's session inside the seq range
-		}
 		if sess.Deliveries == nil {
 			sess.Deliveries = make(map[string]store.Delivery)
 		}
