@@ -433,7 +433,7 @@ func (h *harness) testClaimCallbackEarlierNow(t *testing.T) {
 		remaining = second.Run.ID
 	}
 	if c, ok, err := s.ClaimCallback(ctx, "d3", start.Add(30*time.Second), time.Minute); err != nil || ok {
-		t.Errorf("ClaimCallback at an earlier now = %q, %v, %v; want false, nil: %s's lease holds then",
+		t.Errorf("ClaimCallback at an earlier now = %q, %v, %v; want false, nil: %s's lease is held at that time",
 			c.Run.ID, ok, err, remaining)
 	}
 	if c := mustClaimCallback(t, s, "d3", start.Add(2*time.Minute)); c.Run.ID != remaining {

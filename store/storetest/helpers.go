@@ -186,7 +186,7 @@ func mustClaimDelivery(t testing.TB, s store.Store, sink store.DeliverySink, own
 }
 
 // assertNoDelivery fails the test when a delivery to sink is claimable at
-// now; why says why none should be.
+// now. The message gives why as the reason none should be.
 func assertNoDelivery(t testing.TB, s store.Store, sink store.DeliverySink, now time.Time, why string) {
 	t.Helper()
 	c, ok, err := s.ClaimDelivery(context.Background(), sink, "other", now, time.Minute)
@@ -213,7 +213,8 @@ func expectWake(t testing.TB, wake <-chan struct{}, action string) {
 	}
 }
 
-// drain empties wake, so the next expectWake sees only later wake-ups.
+// drain empties wake, so the next expectWake receives only later
+// wake-ups.
 func drain(wake <-chan struct{}) {
 	for {
 		select {

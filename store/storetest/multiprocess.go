@@ -51,7 +51,7 @@ const (
 	taskClaimRuns = "claim-runs"
 )
 
-// childTask tells a child process what to do.
+// childTask is the work a child process performs.
 type childTask struct {
 	Op      string `json:"op"`
 	Address string `json:"address"`
@@ -61,7 +61,8 @@ type childTask struct {
 	Owner   string `json:"owner,omitempty"`
 }
 
-// childResult is what a child reports after its task.
+// childResult is the child's report after its task: the offsets it
+// appended or the runs it claimed.
 type childResult struct {
 	Offsets []int64  `json:"offsets,omitempty"`
 	RunIDs  []string `json:"run_ids,omitempty"`
@@ -263,8 +264,8 @@ func (h *harness) startChild(t *testing.T, task childTask) *child {
 	return c
 }
 
-// begin waits until the child has opened the store and tells it to start
-// its task.
+// begin waits until the child has opened the store, then sends it the
+// signal to start its task.
 func (c *child) begin(t *testing.T) {
 	t.Helper()
 	line, ok := <-c.lines
