@@ -15,6 +15,7 @@ const (
 	tagRoutines  = "routines"
 	tagRuns      = "runs"
 	tagWebhooks  = "webhooks"
+	tagUI        = "ui"
 	tagMeta      = "meta"
 )
 
@@ -118,6 +119,20 @@ var operations = []operation{
 			204: {Description: "The cookie is cleared.",
 				Headers: map[string]header{"Set-Cookie": {Description: "agent_auth with Max-Age=0.", Schema: stringSchema()}}},
 		}, http.StatusForbidden)},
+
+	{method: "GET", path: "/ui", OperationID: "redirectToChatPage", Tags: []string{tagUI}, Security: noAuth,
+		Summary: "Redirect to the chat page",
+		Responses: responses(map[int]response{301: {Description: "Moved to ui/, relative to this path.",
+			Headers: map[string]header{"Location": {Description: "ui/", Schema: stringSchema()}}}})},
+	{method: "GET", path: "/ui/", OperationID: "getChatPage", Tags: []string{tagUI}, Security: noAuth,
+		Summary: "Get the built-in chat page and its static files",
+		Description: "Serves index.html at /ui/ and the page's other files below it, all embedded in the binary. The files need no credentials; " +
+			"the page logs in with POST /auth/login and calls the API with the agent_auth cookie.",
+		Responses: responses(map[int]response{
+			200: {Description: "The file: HTML, CSS, JavaScript or an image.",
+				Content: map[string]mediaType{"text/html": {Schema: stringSchema()}}},
+			404: {Description: "No file has this path. The body is plain text."},
+		})},
 
 	{method: "PUT", path: "/customers/{id}", OperationID: "putCustomer", Tags: []string{tagCustomers},
 		Summary:     "Create or replace a customer",
