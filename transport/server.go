@@ -16,6 +16,7 @@ import (
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/routine"
 	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/transport/ui"
 	"github.com/agentry/agentry/transport/wire"
 )
 
@@ -143,6 +144,9 @@ func (s *Server) routes() {
 
 	open("POST /auth/login", s.login)
 	open("POST /auth/logout", s.logout)
+	// The chat page's static files need no credentials; its API calls do.
+	s.handle("GET /ui", http.HandlerFunc(ui.RedirectToPage))
+	s.handle("GET /ui/", http.StripPrefix("/ui", ui.Handler()))
 
 	authed("PUT /customers/{id}", s.putCustomer)
 	authed("GET /customers/{id}", s.getCustomer)
