@@ -1,11 +1,12 @@
 // Command agentry serves an agent described by a YAML manifest, checks
-// manifests and prints the manifest JSON Schema.
+// manifests, and prints the manifest JSON Schema and the OpenAPI document.
 //
 // Usage:
 //
 //	agentry serve --manifest FILE [--addr :8080]
 //	agentry validate FILE
 //	agentry schema
+//	agentry openapi
 //	agentry webhook sign --manifest FILE --name NAME --body FILE [--url URL]
 //	agentry kb ingest --manifest FILE [--create] PATH...
 package main
@@ -22,6 +23,7 @@ Usage:
   agentry serve --manifest FILE [--addr ADDR]   serve the agent
   agentry validate FILE                         check a manifest; list every problem
   agentry schema                                print the manifest JSON Schema
+  agentry openapi                               print the OpenAPI 3.1 document of the HTTP API
   agentry webhook sign --manifest FILE --name NAME --body FILE [--url URL]
                                                 print a signed curl command that
                                                 POSTs FILE to an inbound webhook
@@ -49,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "schema":
 		return schema(stdout)
+	case "openapi":
+		return openAPICmd(args[1:], stdout, stderr)
 	case "webhook":
 		return webhookCmd(args[1:], stdout, stderr)
 	case "kb":
