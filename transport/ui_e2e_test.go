@@ -123,7 +123,7 @@ func TestChatPageInChromium(t *testing.T) {
 	b.waitEntry(`li[data-kind=tool_result]`, "shipped")
 	b.waitScript("status ready after the tool reply", `return document.querySelectorAll("li[data-kind=agent_message]").length === 2 && document.getElementById("status").dataset.status === "ready"`)
 
-	// Take the session over, answer as a human agent, then hand it back.
+	// Take the session over, reply as a human agent, then hand it back.
 	b.click("#mode-toggle")
 	b.waitScript("mode manual", `return document.getElementById("mode").textContent === "manual"`)
 	b.waitEntry(`li[data-kind=mode]`, "manual")

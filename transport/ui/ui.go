@@ -46,8 +46,8 @@ func Handler() http.Handler {
 	})
 }
 
-// RedirectToPage answers a request for the page's directory without its
-// trailing slash, such as GET /ui, with a redirect to "ui/". The Location
+// RedirectToPage redirects a request for the page's directory without its
+// trailing slash, such as GET /ui, to "ui/". The Location
 // is relative to the request, so the redirect stays under a mount prefix
 // that the handler does not see.
 func RedirectToPage(w http.ResponseWriter, r *http.Request) {

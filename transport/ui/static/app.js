@@ -270,7 +270,7 @@
         setStatus("", "Reconnecting…");
         return;
       }
-      // The server answered with an error status, so the browser gave up.
+      // The server responded with an error status, so the browser gave up.
       // Find out why, then reconnect or show the login form.
       source = null;
       setStatus("", "Disconnected");
