@@ -381,11 +381,13 @@ func setupSamples(t *testing.T) *env {
 	if err := os.WriteFile(script, []byte(sampleScript), 0o600); err != nil {
 		t.Fatal(err)
 	}
+
 	yaml := strings.ReplaceAll(sampleManifest, "SCRIPT", script)
 	m, err := manifest.Parse([]byte(yaml), manifest.WithDir(dir), manifest.WithLookupEnv(func(string) (string, bool) { return "", false }))
 	if err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
+
 	refund, err := tool.Func("shop:refund", "Refunds an order.", func(ctx context.Context, a sampleRefundArgs) (map[string]any, error) {
 		return map[string]any{"order": a.Order, "refunded": true}, nil
 	})
@@ -399,6 +401,7 @@ func setupSamples(t *testing.T) *env {
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
+
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		hs.Close()
@@ -444,6 +447,7 @@ func (c *responseChecker) schemaFor(method, target string, status int, contentTy
 	if pattern == "" {
 		c.t.Fatalf("%s %s matches no operation of the document", method, target)
 	}
+
 	_, path, _ := strings.Cut(pattern, " ")
 	c.checked[pattern] = true
 	ptr := "#/paths/" + pointerToken(path) + "/" + strings.ToLower(method) + "/responses/" + strconv.Itoa(status)
@@ -455,6 +459,7 @@ func (c *responseChecker) schemaFor(method, target string, status int, contentTy
 		ptr = ref
 		resp, _ = resolvePointer(c.doc, ref)
 	}
+
 	content, _ := resp.(map[string]any)["content"].(map[string]any)
 	if len(content) == 0 {
 		return "", false
@@ -510,6 +515,7 @@ func (c *responseChecker) checkStream(e *env, sessionID string, n int) {
 	}
 	req.Header.Set("Authorization", "Bearer "+testKey)
 	req.Header.Set("Accept", "text/event-stream")
+
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatalf("GET %s: %v", target, err)
@@ -518,6 +524,7 @@ func (c *responseChecker) checkStream(e *env, sessionID string, n int) {
 	if _, ok := c.schemaFor("GET", target, resp.StatusCode, resp.Header.Get("Content-Type")); !ok {
 		c.t.Fatal("the event stream response has no documented body")
 	}
+
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	var id, kind string

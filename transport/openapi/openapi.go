@@ -171,7 +171,8 @@ func build() (*document, error) {
 			Description: "The HTTP API that an agentry agent serves. Requests and responses are JSON " +
 				"unless an operation says otherwise. Every error has the body " +
 				`{"error": {"code", "message", "details"}}` + ". This document describes the generic " +
-				"surface, contains no manifest values, and is served without authentication.",
+				"surface, contains no manifest values, and is served without authentication. A path that no operation has is 404 " +
+				"not_found, and a documented path with another method is 405 method_not_allowed with an Allow header.",
 		},
 		Security: []securityRequirement{{"bearerAuth": {}}, {"cookieAuth": {}}},
 		Paths:    map[string]map[string]*operation{},

@@ -15,8 +15,8 @@ import (
 const schemaRef = "#/components/schemas/"
 
 // wireTypes are the types whose schemas the document publishes, with the
-// types they refer to. Event is not listed because eventSchemas splits
-// it by kind.
+// types they refer to. Event is not listed because addEventSchemas
+// splits it by kind.
 var wireTypes = []any{
 	wire.ErrorBody{},
 	wire.Customer{},
