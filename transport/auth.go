@@ -191,7 +191,7 @@ func (s *Server) loginCookie(r *http.Request, token string, expiry time.Time) *h
 		Value:    token,
 		Path:     mountPrefix(r, "/auth/"),
 		Expires:  expiry,
-		MaxAge:   int(time.Until(expiry).Seconds()),
+		MaxAge:   int(expiry.Sub(s.logins.now()).Seconds()),
 		HttpOnly: true,
 		Secure:   r.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
