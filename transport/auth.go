@@ -199,9 +199,10 @@ func (s *Server) loginCookie(r *http.Request, token string, expiry time.Time) *h
 }
 
 // mountPrefix returns the path the client requested minus the path this
-// handler sees, which http.StripPrefix removed, or "/" when nothing was
-// removed. route is the start of the path this handler sees, and guards
-// against a RequestURI that does not end with it.
+// handler received, which http.StripPrefix removed, or "/" when nothing was
+// removed. It also returns "/" when r.URL.Path does not start with route,
+// the route of the calling handler, because then the path was rewritten
+// in a way this function cannot undo.
 func mountPrefix(r *http.Request, route string) string {
 	if r.RequestURI == "" || !strings.HasPrefix(r.URL.Path, route) {
 		return "/"
