@@ -16,7 +16,6 @@ import (
 	"github.com/agentry/agentry/llm"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
-	"github.com/agentry/agentry/store/memory"
 	"github.com/agentry/agentry/tool"
 	"github.com/agentry/agentry/transport"
 	"github.com/agentry/agentry/transport/sink"
@@ -25,9 +24,11 @@ import (
 // Options are the parts of a server that code supplies rather than the
 // manifest. The zero value is valid.
 type Options struct {
-	// Store keeps customers, sessions and events. Default: a new in-memory
-	// store, which loses everything when the process exits. The caller
-	// closes a store it passes in; the server closes its own default.
+	// Store keeps customers, sessions, events, runs and delivery
+	// progress. Default: the store of the manifest's database block, opened
+	// with [OpenStore], or a new in-memory store, which loses everything
+	// when the process exits, when the block is omitted. The caller closes
+	// a store it passes in; the server closes one it opened.
 	Store store.Store
 	// Logger receives the server's logs. Default: slog.Default().
 	Logger *slog.Logger
@@ -109,7 +110,16 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 
 	st, owns := opts.Store, false
 	if st == nil {
-		st, owns = memory.New(), true
+		st, err = OpenStore(context.Background(), m, log)
+		if err != nil {
+			return nil, fmt.Errorf("agentry: %w", err)
+		}
+		owns = true
+		defer func() {
+			if !built {
+				_ = st.Close()
+			}
+		}()
 	}
 	owner := opts.Owner
 	if owner == "" {

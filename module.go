@@ -2,20 +2,22 @@ package agentry
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"go.uber.org/fx"
 
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
-	"github.com/agentry/agentry/store/memory"
 	"github.com/agentry/agentry/transport/sink"
 )
 
 // Module provides a *Server to an fx application and ties its Start and
 // Shutdown to the application's lifecycle. The application supplies the
-// *manifest.Manifest. It may supply a *slog.Logger, and it may swap the
-// default in-memory store.Store for its own with fx.Decorate:
+// *manifest.Manifest. It may supply a *slog.Logger. The store.Store is
+// the one the manifest's database block names (see [OpenStore]), closed
+// when the application stops; an application wraps or replaces it with
+// fx.Decorate:
 //
 //	fx.New(
 //		fx.Supply(m),
@@ -27,17 +29,28 @@ import (
 //	)
 var Module = fx.Module("agentry",
 	fx.Provide(
-		fx.Annotate(newMemoryStore, fx.As(new(store.Store))),
+		newFxStore,
 		newFxServer,
 	),
 )
 
-// newMemoryStore provides the default store and closes it when the
+type storeParams struct {
+	fx.In
+
+	Lifecycle fx.Lifecycle
+	Manifest  *manifest.Manifest
+	Logger    *slog.Logger `optional:"true"`
+}
+
+// newFxStore opens the manifest's store and closes it when the
 // application stops.
-func newMemoryStore(lc fx.Lifecycle) *memory.Store {
-	s := memory.New()
-	lc.Append(fx.StopHook(s.Close))
-	return s
+func newFxStore(p storeParams) (store.Store, error) {
+	s, err := OpenStore(context.Background(), p.Manifest, p.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("agentry: %w", err)
+	}
+	p.Lifecycle.Append(fx.StopHook(s.Close))
+	return s, nil
 }
 
 type serverParams struct {
