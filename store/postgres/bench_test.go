@@ -166,9 +166,10 @@ func BenchmarkAppendVsRawInsert(b *testing.B) {
 }
 
 // BenchmarkWakeLatency measures the time from the start of an Append to
-// the wake-up of a waiter subscribed to the session: in the same Store
-// (woken directly after the commit) and in a second Store with its own
-// pool and listener, as on another replica (woken through NOTIFY).
+// the wake-up of a waiter subscribed to the session. same_store wakes the
+// waiter directly after the commit. cross_store wakes it through NOTIFY
+// in a second Store with its own pool and listener, as on another
+// replica.
 func BenchmarkWakeLatency(b *testing.B) {
 	b.Run("same_store", func(b *testing.B) {
 		s, _, _ := openTest(b)

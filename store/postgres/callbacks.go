@@ -21,7 +21,7 @@ var (
 
 // ClaimCallback gives owner a lease of ttl on the pending callback with
 // the earliest NextAttemptAt (then the oldest run) that is due at now and
-// whose lease is free or expired at now, in one statement over the
+// whose lease is free or expired at now. It is one statement over the
 // runs_callback_pending partial index with FOR UPDATE SKIP LOCKED. The
 // lease expires at now+ttl and gets a new random token. It returns
 // ok=false when no callback is due.

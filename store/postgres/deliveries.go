@@ -73,10 +73,14 @@ func loadDeliveries(ctx context.Context, q querier, ids []string) (map[string]ma
 // registerSink adds sink to delivery_sinks unless it is there, and then
 // creates a ready delivery row for every live session with events, so the
 // sessions appended before the sink was first claimed are found too.
-// Appends read delivery_sinks inside their statement; the ACCESS
+// Appends read delivery_sinks inside their statement. The ACCESS
 // EXCLUSIVE lock makes the registration wait for appends in flight and
-// holds new ones until it commits, so no append is missed between the
+// holds new ones until it commits. So no append is missed between the
 // backfill and the sink's row becoming visible.
+//
+// NOTE: this relies on PostgreSQL taking an append's snapshot after the
+// append has acquired its table locks, which holds for the extended query
+// protocol that pgx uses; it is not covered by a test.
 //
 // It scans every session once per sink name for the life of the database.
 func (s *Store) registerSink(ctx context.Context, sink string) error {
@@ -113,10 +117,10 @@ func (s *Store) registerSink(ctx context.Context, sink string) error {
 const claimBatch = 16
 
 // ClaimDelivery leases the delivery of one session to sink that has work
-// at now. It locks up to 16 rows of the sink whose ready_at is due, with
-// FOR UPDATE SKIP LOCKED so replicas never wait for each other, and reads
-// their sessions in a second statement (after the locks are held, so an
-// append that committed meanwhile is seen). A row without work gets
+// at now. It locks up to 16 due rows of the sink with FOR UPDATE SKIP
+// LOCKED, so replicas never wait for each other. It reads their sessions
+// in a second statement, after the locks are held, so an append that
+// committed meanwhile is seen. A row without work gets
 // ready_at moved to when work may become due (a retry time or a lease
 // expiry) or cleared until an append, URL change, resume or release marks
 // it again. The first row with work is claimed, its ready_at set to the

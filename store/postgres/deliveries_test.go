@@ -119,7 +119,7 @@ func TestDeliveriesKeepUpWithConcurrentAppends(t *testing.T) {
 	}
 
 	// Two deliverers, one per store, deliver whatever they can claim until
-	// told to stop; they wake on DeliveryTopic like the real deliverer.
+	// stop is closed. They wake on DeliveryTopic like the real deliverer.
 	stop := make(chan struct{})
 	var delivered sync.Map // "session/offset" -> owner
 	var wg sync.WaitGroup

@@ -17,8 +17,8 @@
 //     deleted session keeps its row, marked deleted, so its id stays
 //     reserved.
 //   - events: (session_id, offset) rows with the payload as bytea, so a
-//     payload reads back byte for byte (webhook redeliveries must be
-//     identical; jsonb would reformat it).
+//     payload reads back byte for byte. Webhook redeliveries must be
+//     identical, and jsonb would reformat the payload.
 //   - deliveries and delivery_sinks: one row per session and sink with the
 //     delivery cursor, state and lease; a missing row means active at
 //     cursor 0.

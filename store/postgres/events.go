@@ -56,10 +56,10 @@ func storedEvents(sessionID string, events []store.NewEvent, first int64, now ti
 }
 
 // appendSQL appends events in one statement, so an append costs one round
-// trip: the UPDATE reserves the offsets by moving next_offset under the
-// session's row lock (which serialises concurrent appends, so offsets are
-// gapless), the events are inserted from arrays, every registered sink's
-// delivery row is marked ready, and pg_notify queues the wake-up, which
+// trip. The UPDATE reserves the offsets by moving next_offset under the
+// session's row lock, which serialises concurrent appends, so offsets are
+// gapless. The events are inserted from arrays, and every registered
+// sink's delivery row is marked ready. pg_notify queues the wake-up, which
 // PostgreSQL sends only if the statement commits.
 //
 // $1 session id, $2 kinds, $3 turn ids, $4 payloads, $5 now, $6 trigger,
@@ -92,7 +92,7 @@ SELECT first, (SELECT count(*) FROM n) FROM s`
 // opts.Trigger the last event becomes the session's TriggerOffset. With
 // opts.RequireIdle the append fails with ErrTurnBusy while the session
 // needs a turn or its lease is held. Appending no events changes nothing
-// and wakes nobody.
+// and wakes no waiter.
 func (s *Store) Append(ctx context.Context, sessionID string, events []store.NewEvent, opts store.AppendOptions) ([]store.Event, error) {
 	op := fmt.Sprintf("append to session %q", sessionID)
 	if err := s.check(ctx); err != nil {
@@ -153,7 +153,7 @@ func (s *Store) ListEvents(ctx context.Context, sessionID string, from int64, li
 		sqlLimit = limit
 	}
 	// The session row is read in the same statement, so an unknown session
-	// is told apart from an empty page without a second round trip.
+	// is distinguished from an empty page without a second round trip.
 	rows, err := s.pool.Query(ctx, `SELECT s.id IS NOT NULL, e."offset", e.kind, e.turn_id, e.created_at, e.payload
 		FROM (SELECT id FROM sessions WHERE id = $1 AND NOT deleted) s
 		LEFT JOIN LATERAL (

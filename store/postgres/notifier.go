@@ -38,6 +38,10 @@ const (
 	maxReconnectDelay = 5 * time.Second
 )
 
+// listenerPingInterval is how long the listener waits for a notification
+// before it checks the connection with a ping. Tests shorten it.
+var listenerPingInterval = 30 * time.Second
+
 // notifyTimeout bounds the NOTIFY that [Notifier.Notify] sends.
 const notifyTimeout = 5 * time.Second
 
@@ -63,6 +67,9 @@ type Notifier struct {
 	// skips the ones whose subscribers were already woken directly.
 	origin string
 	logger *slog.Logger
+
+	// pingInterval is listenerPingInterval when the Notifier was created.
+	pingInterval time.Duration
 
 	// backendPID is the server process id of the listening connection,
 	// 0 while disconnected.
@@ -100,13 +107,14 @@ func newNotifier(ctx context.Context, pool *pgxpool.Pool, channel, origin string
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	n := &Notifier{
-		local:   memory.NewNotifier(),
-		pool:    pool,
-		channel: channel,
-		origin:  origin,
-		logger:  logger,
-		cancel:  cancel,
-		done:    make(chan struct{}),
+		local:        memory.NewNotifier(),
+		pool:         pool,
+		channel:      channel,
+		origin:       origin,
+		logger:       logger,
+		cancel:       cancel,
+		pingInterval: listenerPingInterval,
+		done:         make(chan struct{}),
 	}
 	conn, err := n.listen(ctx)
 	if err != nil {
@@ -213,10 +221,24 @@ func (n *Notifier) run(ctx context.Context, conn *pgx.Conn) {
 }
 
 // receive dispatches notifications until the connection fails or ctx
-// ends.
+// ends. After listenerPingInterval without a notification it pings the
+// server, so a connection that died without a TCP reset (a crashed host)
+// is detected instead of waited on forever.
 func (n *Notifier) receive(ctx context.Context, conn *pgx.Conn) error {
 	for {
-		note, err := conn.WaitForNotification(ctx)
+		waitCtx, cancel := context.WithTimeout(ctx, n.pingInterval)
+		note, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			// pgconn keeps the connection open after a timeout.
+			pingCtx, cancel := context.WithTimeout(ctx, notifyTimeout)
+			err = conn.Ping(pingCtx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("ping listening connection: %w", err)
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func expectWake(t *testing.T, wake <-chan struct{}, what string) {
 	}
 }
 
-// drain empties a wake channel, so a later expectWake sees only new
+// drain empties a wake channel, so a later expectWake receives only new
 // wake-ups.
 func drain(wake <-chan struct{}) {
 	for {
@@ -104,7 +104,7 @@ func TestNotifyRolledBackAppendSendsNothing(t *testing.T) {
 	defer cancel()
 
 	// A NOTIFY queued in a transaction that rolls back is never sent;
-	// appends rely on this to wake nobody when they fail.
+	// a failed append therefore wakes no waiter.
 	tx, err := a.pool.Begin(ctx)
 	if err != nil {
 		t.Fatalf("Begin: %v", err)
@@ -296,3 +296,29 @@ func TestWithNotifierReplacesListen(t *testing.T) {
 }
 
 func newLocalNotifier() store.Notifier { return memory.NewNotifier() }
+
+func TestListenerPingsIdleConnection(t *testing.T) {
+	defer func(old time.Duration) { listenerPingInterval = old }(listenerPingInterval)
+	listenerPingInterval = 20 * time.Millisecond
+
+	ctx := context.Background()
+	a, rawURL, schema := openTest(t)
+	b := openAt(t, rawURL, schema)
+	if _, _, err := a.CreateSession(ctx, store.Session{ID: "s"}, nil); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	wake, cancel := b.Notifier().Subscribe("s")
+	defer cancel()
+	pid := b.listener.backendPID.Load()
+
+	// Idle for several intervals: each ends in a ping on the same
+	// connection, and notifications still arrive afterwards.
+	time.Sleep(10 * listenerPingInterval)
+	if _, err := a.Append(ctx, "s", []store.NewEvent{{Kind: "message"}}, store.AppendOptions{}); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	expectWake(t, wake, "waiter after idle pings")
+	if got := b.listener.backendPID.Load(); got != pid {
+		t.Fatalf("listener backend changed from %d to %d: the idle ping reconnected", pid, got)
+	}
+}

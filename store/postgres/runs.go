@@ -73,11 +73,11 @@ func scanRun(row pgx.Row) (store.Run, error) {
 // CreateRun stores in, which needs an id and status queued. A key already
 // used by in.RoutineID returns the existing run with created=false and
 // stores nothing. An id already used by another run returns ErrConflict.
-// The store sets the fields it owns as the memory store does: Attempts 0,
-// no Output, Error, lease, Deadline, StartedAt or FinishedAt, a callback
-// state of CallbackWaiting with a CallbackURL and CallbackNone otherwise,
-// MaxAttempts 0 stored as 1 and a zero CreatedAt set to now. Timeout is
-// stored in whole microseconds.
+// The store sets the fields it owns as the memory store does. Attempts is
+// 0, and Output, Error, the lease, Deadline, StartedAt and FinishedAt are
+// empty. The callback state is CallbackWaiting with a CallbackURL and
+// CallbackNone otherwise. A MaxAttempts of 0 is stored as 1 and a zero
+// CreatedAt becomes now. Timeout is stored in whole microseconds.
 func (s *Store) CreateRun(ctx context.Context, in store.Run) (store.Run, bool, error) {
 	op := fmt.Sprintf("create run %q", in.ID)
 	if err := s.check(ctx); err != nil {
@@ -155,9 +155,10 @@ func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 	return r, nil
 }
 
-// endRunSQL is the SET list that ends a run with status $S, output $O and
-// error code and message $C, $M at time $T: the lease is freed and the
-// callback, when the run has a URL, becomes due at $T.
+// endRunSQL returns the SET list that ends a run with the given SQL
+// expressions for status, output, error code, error message and the
+// current time. It frees the lease and, when the run has a callback URL,
+// makes the callback due now.
 func endRunSQL(status, output, code, message, now string) string {
 	return fmt.Sprintf(`status = %[1]s, output = %[2]s, error_code = %[3]s, error_message = %[4]s,
 		finished_at = %[5]s, lease_owner = '', lease_token = '', lease_expires = NULL,

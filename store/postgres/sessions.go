@@ -267,10 +267,6 @@ func (s *Store) UpdateSession(ctx context.Context, id string, p store.SessionPat
 		return store.Session{}, fmt.Errorf("%s: %w", op, err)
 	}
 	now := s.clock()
-	var webhookURL *string
-	if p.WebhookURL != nil {
-		webhookURL = p.WebhookURL
-	}
 	topics := []string{store.DeliveryTopic}
 
 	// old reads the row before the update (locked by it), so the webhook
@@ -294,7 +290,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, p store.SessionPat
 			SELECT pg_notify($9, $10) FROM upd WHERE url_changed AND $10 <> ''
 		)
 		SELECT `+sessionColumns+`, url_changed, (SELECT count(*) FROM n) FROM upd`,
-		id, p.Mode, webhookURL, varDeletes, varSets, metaDeletes, metaSets, now,
+		id, p.Mode, p.WebhookURL, varDeletes, varSets, metaDeletes, metaSets, now,
 		s.channel, s.payload(topics))
 	var (
 		urlChanged bool

@@ -18,7 +18,7 @@ import (
 )
 
 // connectTimeout bounds each new connection when the URL sets no
-// connect_timeout, so a database that does not answer fails calls with
+// connect_timeout, so a database that does not respond fails calls with
 // ErrUnavailable instead of hanging them.
 const connectTimeout = 5 * time.Second
 
@@ -31,9 +31,9 @@ type Store struct {
 	logger *slog.Logger
 	schema string
 
-	// notifier is what Notifier returns. listener is the LISTEN/NOTIFY
-	// notifier when no WithNotifier option replaced it; the store then
-	// sends NOTIFY inside its transactions on channel.
+	// notifier is the value Notifier returns. listener is the
+	// LISTEN/NOTIFY notifier, nil when WithNotifier replaced it. With a
+	// listener the store sends NOTIFY on channel inside its statements.
 	notifier store.Notifier
 	listener *Notifier
 	channel  string
@@ -47,7 +47,7 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// config is what the options set.
+// config is the settings the options change.
 type config struct {
 	now        func() time.Time
 	schema     string
@@ -84,7 +84,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithNotifier replaces LISTEN/NOTIFY with another broker (NATS or Redis,
 // for example). The store then opens no listening connection and calls
-// n.Notify for each topic after a change commits; n must deliver the
+// n.Notify for each topic after a change commits. n must deliver the
 // wake-up to the subscribers of every process sharing the database.
 func WithNotifier(n store.Notifier) Option {
 	return func(c *config) { c.notifier = n }
@@ -198,7 +198,7 @@ func schemaFromSearchPath(searchPath string) string {
 // LISTEN/NOTIFY [Notifier], or the one passed to [WithNotifier].
 func (s *Store) Notifier() store.Notifier { return s.notifier }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database responds to a query.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("ping postgres store: %w", err)
