@@ -12,7 +12,9 @@
 // migrated schema changes nothing. The tables are:
 //
 //   - customers: variables and metadata as jsonb, decoded with
-//     json.Decoder.UseNumber so numbers keep their digits.
+//     json.Decoder.UseNumber so numbers keep their digits. jsonb rejects
+//     strings containing the NUL character (\u0000), so such variables
+//     fail to store here although the memory store keeps them.
 //   - sessions: one row per session with its offsets and turn lease. A
 //     deleted session keeps its row, marked deleted, so its id stays
 //     reserved.

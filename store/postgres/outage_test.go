@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -28,11 +27,20 @@ type proxy struct {
 	mu       sync.Mutex
 	listener net.Listener
 	conns    map[net.Conn]struct{}
-	wg       sync.WaitGroup
+	// frozen holds the connections whose bytes are dropped, as on a
+	// network path that went dark without a TCP reset.
+	frozen map[net.Conn]bool
+	wg     sync.WaitGroup
 }
 
 func newProxy(t *testing.T, upstream string) *proxy {
-	p := &proxy{t: t, addr: "127.0.0.1:0", upstream: upstream, conns: make(map[net.Conn]struct{})}
+	p := &proxy{
+		t:        t,
+		addr:     "127.0.0.1:0",
+		upstream: upstream,
+		conns:    make(map[net.Conn]struct{}),
+		frozen:   make(map[net.Conn]bool),
+	}
 	p.Start()
 	t.Cleanup(p.Stop)
 	return p
@@ -85,10 +93,39 @@ func (p *proxy) track(conns ...net.Conn) bool {
 	return true
 }
 
+// pipe copies src to dst until either closes, dropping the bytes read
+// while src is frozen.
 func (p *proxy) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
-	dst.Close()
-	src.Close()
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.isFrozen(src) {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *proxy) isFrozen(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.frozen[c]
+}
+
+// Freeze drops all traffic of the connections open now, in both
+// directions, without closing them. New connections work normally.
+func (p *proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		p.frozen[c] = true
+	}
 }
 
 // Stop closes the listener and every forwarded connection, as a database
@@ -235,6 +272,43 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func TestListenerDetectsSilentConnection(t *testing.T) {
+	defer func(old time.Duration) { listenerPingInterval = old }(listenerPingInterval)
+	listenerPingInterval = 100 * time.Millisecond
+
+	ctx := context.Background()
+	rawURL := testenv.PostgresURL(t)
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("parse test URL: %v", err)
+	}
+	schema := testenv.PostgresSchema(t, rawURL)
+	p := newProxy(t, u.Host)
+	behind := openAt(t, p.proxiedURL(t, rawURL), schema)
+	direct := openAt(t, rawURL, schema)
+	if _, _, err := direct.CreateSession(ctx, store.Session{ID: "s"}, nil); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	wake, cancel := behind.Notifier().Subscribe("s")
+	defer cancel()
+	old := behind.listener.backendPID.Load()
+
+	// The listening connection stays open but carries nothing, so only
+	// the idle ping (which times out after 5 s) can notice.
+	p.Freeze()
+	if _, err := direct.Append(ctx, "s", []store.NewEvent{{Kind: "message"}}, store.AppendOptions{}); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	select {
+	case <-wake:
+	case <-time.After(notifyTimeout + wakeWithin):
+		t.Fatalf("waiter not woken within %v of a silent listener connection", notifyTimeout+wakeWithin)
+	}
+	if pid := behind.listener.backendPID.Load(); pid == old {
+		t.Fatalf("listener still on backend %d after its connection went silent", pid)
+	}
 }
 
 func TestClosedStoreReturnsErrClosed(t *testing.T) {

@@ -183,6 +183,10 @@ func (s *Store) wrapLookup(op string, err error) error {
 // ListSessions returns live sessions in creation order, optionally of one
 // customer. The limit is clamped with [store.ClampListLimit]; a cursor not
 // made by a store returns [store.ErrInvalidCursor].
+//
+// NOTE: creation order is the order of the seq identity column, taken at
+// insert. A session whose transaction commits after a later-numbered one
+// can be missed by a client that paged past its number in between.
 func (s *Store) ListSessions(ctx context.Context, f store.SessionFilter) ([]store.Session, string, error) {
 	const op = "list sessions"
 	if err := s.check(ctx); err != nil {
