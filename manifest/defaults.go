@@ -142,4 +142,7 @@ func (m *Manifest) ApplyDefaults() {
 	if m.AgentConfig.Database != nil {
 		m.AgentConfig.Database.applyDefaults()
 	}
+	if m.AgentConfig.Traces != nil {
+		m.AgentConfig.Traces.applyDefaults()
+	}
 }

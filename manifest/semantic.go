@@ -61,6 +61,7 @@ func checkSemantics(t *tree, dir string, p *problems) semantics {
 	c.mcps()
 	c.search()
 	c.database()
+	c.traces()
 	c.leaseTTL()
 	return c.out
 }

@@ -40,6 +40,8 @@ type AgentConfig struct {
 	Search *Search `json:"search,omitempty"`
 	// Database is the durable store; the in-memory store when omitted.
 	Database *Database `json:"database,omitempty"`
+	// Traces is where spans are exported; nowhere when omitted.
+	Traces *Traces `json:"traces,omitempty"`
 
 	// InteractivePlatform is read only by the hosted platform; it is
 	// accepted and ignored with a warning.
