@@ -11,10 +11,7 @@
 // replicas starting together apply each migration once, and opening a
 // migrated schema changes nothing. The tables are:
 //
-//   - customers: variables and metadata as jsonb, decoded with
-//     json.Decoder.UseNumber so numbers keep their digits. jsonb rejects
-//     strings containing the NUL character (\u0000), so such variables
-//     fail to store here although the memory store keeps them.
+//   - customers: one row per customer.
 //   - sessions: one row per session with its offsets and turn lease. A
 //     deleted session keeps its row, marked deleted, so its id stays
 //     reserved.
@@ -26,12 +23,19 @@
 //     cursor 0.
 //   - runs: runs with their lease and callback state.
 //
+// Variables and metadata of customers, sessions and runs are jsonb,
+// decoded with json.Decoder.UseNumber so numbers keep their digits. jsonb
+// rejects strings containing the NUL character (\u0000), so such values
+// fail to store here although the memory store keeps them. Run input and
+// output are bytea, like event payloads.
+//
 // An append is one statement: it moves the session's next_offset under the
 // row lock (so concurrent appends get gapless offsets), inserts the events,
 // marks the session's delivery rows ready and queues a NOTIFY. Claims
 // (ClaimRun, ClaimCallback, ClaimDelivery, PendingTurns) select with FOR
 // UPDATE SKIP LOCKED over partial indexes of pending work, so replicas
-// never wait for each other's claims and idle work costs nothing.
+// never wait for each other's claims and a claim reads only rows that may
+// have work.
 //
 // # Clock
 //
@@ -51,14 +55,15 @@
 // the waiters of their own process directly after the commit. When the
 // listening connection drops, it reconnects with backoff and wakes every
 // local waiter, which re-reads the store, so nothing sent while it was
-// disconnected is missed. [WithNotifier] replaces LISTEN/NOTIFY with
-// another broker.
+// disconnected is missed. After 30 s without a notification it pings the
+// server, so a connection that died without a TCP reset is replaced too.
+// [WithNotifier] replaces LISTEN/NOTIFY with another broker.
 //
 // # When the database goes away
 //
 // Calls that cannot reach the database (connection refused, reset or
 // timed out, the server shutting down) return an error wrapping
-// [store.ErrUnavailable], which the HTTP layer answers with 503. New
+// [store.ErrUnavailable], which the HTTP layer responds to with 503. New
 // connections time out after 5 s unless the URL sets connect_timeout, and
 // the caller's context bounds each query. The pool reconnects on later
 // calls, and the listener reconnects on its own. A call that failed this

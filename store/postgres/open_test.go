@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/agentry/agentry/internal/testenv"
 	"github.com/agentry/agentry/store"
@@ -268,4 +269,34 @@ func equalInts(a, b []int32) bool {
 		}
 	}
 	return true
+}
+
+func TestOpenWithPoolConfig(t *testing.T) {
+	ctx := context.Background()
+	called := false
+	s, _, _ := openTest(t, WithPoolConfig(func(c *pgxpool.Config) {
+		called = true
+		c.MaxConns = 2
+		c.ConnConfig.RuntimeParams["application_name"] = "agentry-pool-test"
+	}))
+	if !called {
+		t.Fatal("WithPoolConfig function not called")
+	}
+	if got := s.pool.Config().MaxConns; got != 2 {
+		t.Fatalf("pool MaxConns = %d, want 2", got)
+	}
+	var name, searchPath string
+	if err := s.pool.QueryRow(ctx, "SELECT current_setting('application_name'), current_setting('search_path')").Scan(&name, &searchPath); err != nil {
+		t.Fatalf("read settings: %v", err)
+	}
+	if name != "agentry-pool-test" {
+		t.Errorf("application_name = %q, want agentry-pool-test", name)
+	}
+	want := pgx.Identifier{s.schema}.Sanitize()
+	if searchPath != want {
+		t.Errorf("search_path = %q, want %q", searchPath, want)
+	}
+	if got := s.listener.backendPID.Load(); got == 0 {
+		t.Error("listener not connected")
+	}
 }
