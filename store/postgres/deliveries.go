@@ -79,8 +79,8 @@ func loadDeliveries(ctx context.Context, q querier, ids []string) (map[string]ma
 // backfill and the sink's row becoming visible.
 //
 // NOTE: this relies on PostgreSQL taking an append's snapshot after the
-// append has acquired its table locks, which holds for the extended query
-// protocol that pgx uses; it is not covered by a test.
+// append has acquired its table locks. That holds for the extended query
+// protocol that pgx uses, but no test covers the interleaving.
 //
 // It scans every session once per sink name for the life of the database.
 func (s *Store) registerSink(ctx context.Context, sink string) error {

@@ -59,8 +59,9 @@ CREATE TABLE delivery_sinks (
 -- the row next: '-infinity' (now, whatever the claimer's clock) after an
 -- append, a webhook URL change, a resume or a release; the retry time or
 -- lease expiry while work is due later; NULL when the delivery is caught
--- up, paused or disabled. claimed is false until the first claim; only claimed rows are
--- shown in Session.Deliveries, so an unclaimed row reads as "no entry".
+-- up, paused or disabled. claimed is false until the first claim. Only
+-- claimed rows are shown in Session.Deliveries, so an unclaimed row reads
+-- as "no entry".
 CREATE TABLE deliveries (
     session_id      text NOT NULL,
     sink            text NOT NULL,
