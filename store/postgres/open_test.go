@@ -200,7 +200,7 @@ func TestOpenErrors(t *testing.T) {
 		{
 			name: "unparsable URL",
 			url:  "postgres://user:" + secret + "@127.0.0.1:99999999/db?sslmode=%zz",
-			want: []string{"invalid database URL"},
+			want: []string{"invalid PostgreSQL connection settings", "user:xxxxx@"},
 		},
 	}
 	// A schema of this test, so an Open that wrongly succeeds creates

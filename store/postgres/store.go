@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/agentry/agentry/internal/pgurl"
 	"github.com/agentry/agentry/store"
 )
 
@@ -107,11 +108,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	poolConfig, err := pgxpool.ParseConfig(url)
+	poolConfig, redactor, err := pgurl.Settings{URL: url}.PoolConfig("agentry")
 	if err != nil {
-		// The parse error can contain the URL, and with it the password.
-		return nil, errors.New("open postgres store: invalid database URL; " +
-			"use the form postgres://user:password@host:port/database?sslmode=disable")
+		return nil, fmt.Errorf("open postgres store: %w; "+
+			"use the form postgres://user:password@host:port/database?sslmode=disable", err)
 	}
 	if cfg.schema == "" {
 		cfg.schema = schemaFromSearchPath(poolConfig.ConnConfig.RuntimeParams["search_path"])
@@ -127,7 +127,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 
 	pool, err := pgxpool.NewWithConfig(ctx, poolConfig)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres store at %s: %w", target, err)
+		return nil, redactor.Redact(fmt.Errorf("open postgres store at %s: %w", target, err), openSentinels...)
 	}
 	s := &Store{
 		pool:    pool,
@@ -139,7 +139,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("open postgres store at %s: %w", target, connectError(err))
+		return nil, redactor.Redact(fmt.Errorf("open postgres store at %s: %w", target, connectError(err)), openSentinels...)
 	}
 	if cfg.notifier != nil {
 		s.notifier = cfg.notifier
@@ -148,12 +148,16 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	listener, err := newNotifier(ctx, pool, s.channel, s.origin, cfg.logger)
 	if err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("open postgres store at %s: %w", target, connectError(err))
+		return nil, redactor.Redact(fmt.Errorf("open postgres store at %s: %w", target, connectError(err)), openSentinels...)
 	}
 	s.listener = listener
 	s.notifier = listener
 	return s, nil
 }
+
+// openSentinels are the errors that an Open error with its password
+// masked keeps matching.
+var openSentinels = []error{store.ErrUnavailable, context.Canceled, context.DeadlineExceeded}
 
 // describeTarget names the server, database and user of c for error
 // messages; it never includes the password.
