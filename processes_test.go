@@ -46,11 +46,11 @@ var (
 )
 
 // agentryBinary builds ./cmd/agentry once per test binary and returns the
-// path of the executable. It is built into a directory under
-// os.TempDir() named after this checkout, and replaced by an atomic
-// rename, so test binaries running at the same time never execute a
-// half-written file and repeated runs reuse one file instead of leaving
-// a new one behind each time.
+// path of the executable. The file lives in a directory under
+// os.TempDir() named after this checkout, so repeated runs reuse it
+// instead of leaving a new one behind. An atomic rename replaces it, so
+// test binaries running at the same time never execute a half-written
+// file.
 func agentryBinary(t *testing.T) string {
 	t.Helper()
 	agentryBinaryOnce.Do(func() {
@@ -309,19 +309,21 @@ func (p *agentryProcess) rawRequest(t *testing.T, timeout time.Duration, method,
 	return resp.StatusCode, resp.Header, data
 }
 
-// allEvents returns every event of the session, read page by page
-// without waiting.
+// allEvents returns every event of the session, read page by page. A
+// wait of 1ms keeps the last request from waiting for new events, which
+// a wait of zero would not, because zero selects the server's default.
 func allEvents(t *testing.T, c *client.Client, sessionID string) []wire.Event {
 	t.Helper()
+	const pageSize = 1000
 	var out []wire.Event
 	var from int64
 	for {
-		page, err := c.Poll(context.Background(), sessionID, from, client.PollOptions{Limit: 1000})
+		page, err := c.Poll(context.Background(), sessionID, from, client.PollOptions{Limit: pageSize, Wait: time.Millisecond})
 		if err != nil {
 			t.Fatalf("reading the events of session %s from offset %d: %v", sessionID, from, err)
 		}
 		out = append(out, page.Events...)
-		if len(page.Events) == 0 || page.NextOffset == from {
+		if len(page.Events) < pageSize {
 			return out
 		}
 		from = page.NextOffset
@@ -375,7 +377,7 @@ func waitTurnDone(t *testing.T, c *client.Client, sessionID string, from int64, 
 
 // waitEvent long-polls the session from offset from until match returns
 // true for an event, and fails the test after timeout.
-func waitEvent(t *testing.T, c *client.Client, sessionID string, from int64, timeout time.Duration, what string, match func(wire.Event) bool) wire.Event {
+func waitEvent(t *testing.T, c *client.Client, sessionID string, from int64, timeout time.Duration, description string, match func(wire.Event) bool) wire.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -389,7 +391,7 @@ func waitEvent(t *testing.T, c *client.Client, sessionID string, from int64, tim
 			return ev
 		}
 	}
-	t.Fatalf("session %s: no %s within %v; events: %s", sessionID, what, timeout, describeEvents(seen))
+	t.Fatalf("session %s: no %s within %v; events: %s", sessionID, description, timeout, describeEvents(seen))
 	return wire.Event{}
 }
 
@@ -439,12 +441,13 @@ type hookCall struct {
 	event wire.Event
 	// status is the response status, or 0 for a held request.
 	status int
+	at     time.Time
 }
 
 // hookReceiver receives the event webhooks (under /events) and the run
 // callbacks (under /callbacks) of the processes of a test. It checks
 // every event POST with the client's verifier. When holdSession is set,
-// it holds the first event POST of that session without answering until
+// it holds the first event POST of that session without a response until
 // the sender's connection closes or the test ends, so that the delivery
 // is in flight when a test kills the sender.
 type hookReceiver struct {
@@ -501,7 +504,7 @@ func (h *hookReceiver) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mu.Lock()
-	h.calls = append(h.calls, hookCall{path: r.URL.Path, header: r.Header.Clone(), body: body, status: http.StatusNoContent})
+	h.calls = append(h.calls, hookCall{path: r.URL.Path, header: r.Header.Clone(), body: body, status: http.StatusNoContent, at: time.Now()})
 	h.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -516,7 +519,7 @@ func (h *hookReceiver) serveEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := json.Marshal(ev)
-	call := hookCall{path: r.URL.Path, header: r.Header.Clone(), body: body, event: ev, status: http.StatusNoContent}
+	call := hookCall{path: r.URL.Path, header: r.Header.Clone(), body: body, event: ev, status: http.StatusNoContent, at: time.Now()}
 	h.mu.Lock()
 	holdThis := h.holdSession != "" && ev.SessionID == h.holdSession && !h.holding
 	if holdThis {
@@ -567,7 +570,7 @@ func (h *hookReceiver) callbacks(runID string) []hookCall {
 
 // waitUntil waits until cond returns true, checking after each request
 // and at least every 100ms, and fails the test after timeout.
-func (h *hookReceiver) waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func (h *hookReceiver) waitUntil(t *testing.T, timeout time.Duration, description string, cond func() bool) {
 	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -578,7 +581,7 @@ func (h *hookReceiver) waitUntil(t *testing.T, timeout time.Duration, what strin
 		case <-h.arrived:
 		case <-tick.C:
 		case <-deadline.C:
-			t.Fatalf("webhook receiver: no %s within %v", what, timeout)
+			t.Fatalf("webhook receiver: no %s within %v", description, timeout)
 		}
 	}
 }
@@ -597,14 +600,20 @@ func (h *hookReceiver) waitHeld(t *testing.T, timeout time.Duration) wire.Event 
 }
 
 // checkEventDelivery fails the test unless the event POSTs of the
-// session delivered every event of events in offset order: each offset
-// was answered with 2xx exactly once and in increasing order, and POSTs
-// of other events were repeats only of the offset in allowRepeat (the
-// delivery in flight when a process died), or of nothing when
-// allowRepeat is negative. Each delivered body must equal the event read
-// from the log.
+// session delivered every event of events in offset order. Each offset
+// must get a 2xx response exactly once and in increasing order. Only the
+// offset allowRepeat (the delivery in flight when a process died) may be
+// POSTed more than once, and no offset when allowRepeat is negative.
+// Each delivered body must equal the event read from the log, and no
+// event POST may have failed the receiver's verification.
 func checkEventDelivery(t *testing.T, h *hookReceiver, sessionID string, events []wire.Event, allowRepeat int64) {
 	t.Helper()
+	h.mu.Lock()
+	rejected := append([]string(nil), h.rejected...)
+	h.mu.Unlock()
+	for _, reason := range rejected {
+		t.Errorf("event webhook POST failed verification: %s", reason)
+	}
 	calls := h.eventCalls(sessionID)
 	var accepted, received []int64
 	for _, c := range calls {
@@ -660,7 +669,7 @@ func checkCallbacks(t *testing.T, h *hookReceiver, runID, want string) []hookCal
 	}
 	for i, c := range calls {
 		hd := c.header
-		if err := webhook.Verify([][]byte{key}, hd.Get("webhook-id"), hd.Get("webhook-timestamp"), hd.Get("webhook-signature"), c.body, time.Now(), time.Minute); err != nil {
+		if err := webhook.Verify([][]byte{key}, hd.Get("webhook-id"), hd.Get("webhook-timestamp"), hd.Get("webhook-signature"), c.body, c.at, time.Minute); err != nil {
 			t.Errorf("run %s: callback %d signature does not verify: %v", runID, i, err)
 		}
 		if got := hd.Get("Authorization"); got != "Bearer "+procAPIKey {
@@ -713,6 +722,7 @@ func openSSE(t *testing.T, p *agentryProcess, sessionID string, from int64) <-ch
 		resp.Body.Close()
 		t.Fatalf("event stream of session %s: Content-Type %q, want text/event-stream", sessionID, ct)
 	}
+
 	frames := make(chan sseEvent, 100)
 	go func() {
 		defer close(frames)
