@@ -557,11 +557,14 @@ func (h *hookReceiver) eventCalls(sessionID string) []hookCall {
 	return out
 }
 
-// callbacks returns the callback POSTs with the given webhook-id.
+// callbacks returns the callback POSTs whose body names the run.
 func (h *hookReceiver) callbacks(runID string) []hookCall {
 	var out []hookCall
 	for _, c := range h.snapshot() {
-		if strings.HasPrefix(c.path, "/callbacks") && c.header.Get("webhook-id") == runID {
+		var body struct {
+			RunID string `json:"run_id"`
+		}
+		if strings.HasPrefix(c.path, "/callbacks") && json.Unmarshal(c.body, &body) == nil && body.RunID == runID {
 			out = append(out, c)
 		}
 	}
@@ -614,6 +617,7 @@ func checkEventDelivery(t *testing.T, h *hookReceiver, sessionID string, events 
 	for _, reason := range rejected {
 		t.Errorf("event webhook POST failed verification: %s", reason)
 	}
+
 	calls := h.eventCalls(sessionID)
 	var accepted, received []int64
 	for _, c := range calls {
@@ -622,10 +626,12 @@ func checkEventDelivery(t *testing.T, h *hookReceiver, sessionID string, events 
 			accepted = append(accepted, c.event.Offset)
 		}
 	}
+
 	want := eventOffsets(events)
 	if fmt.Sprint(accepted) != fmt.Sprint(want) {
 		t.Errorf("session %s: event webhook accepted offsets %v, want each of %v once in order (received %v)", sessionID, accepted, want, received)
 	}
+
 	seen := map[int64]int{}
 	for _, off := range received {
 		seen[off]++
@@ -635,6 +641,7 @@ func checkEventDelivery(t *testing.T, h *hookReceiver, sessionID string, events 
 			t.Errorf("session %s: event %d was POSTed %d times; only event %d, in flight at the crash, may repeat (received %v)", sessionID, off, n, allowRepeat, received)
 		}
 	}
+
 	for _, c := range calls {
 		if c.status == 0 {
 			continue
@@ -655,7 +662,8 @@ func checkEventDelivery(t *testing.T, h *hookReceiver, sessionID string, events 
 
 // checkCallbacks fails the test unless every callback POST of the run is
 // signed with procSigningSecret, carries the run id as webhook-id and the
-// same body, and reports the status want. It returns the callbacks.
+// same body as the first, and reports the status want. It returns the
+// callbacks.
 func checkCallbacks(t *testing.T, h *hookReceiver, runID, want string) []hookCall {
 	t.Helper()
 	calls := h.callbacks(runID)
@@ -671,6 +679,9 @@ func checkCallbacks(t *testing.T, h *hookReceiver, runID, want string) []hookCal
 		hd := c.header
 		if err := webhook.Verify([][]byte{key}, hd.Get("webhook-id"), hd.Get("webhook-timestamp"), hd.Get("webhook-signature"), c.body, c.at, time.Minute); err != nil {
 			t.Errorf("run %s: callback %d signature does not verify: %v", runID, i, err)
+		}
+		if got := hd.Get("webhook-id"); got != runID {
+			t.Errorf("run %s: callback %d has webhook-id %q, want the run id", runID, i, got)
 		}
 		if got := hd.Get("Authorization"); got != "Bearer "+procAPIKey {
 			t.Errorf("run %s: callback %d Authorization = %q", runID, i, got)
