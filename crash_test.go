@@ -3,6 +3,7 @@ package agentry_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/agentry/agentry/client"
 	"github.com/agentry/agentry/internal/testenv"
 	"github.com/agentry/agentry/transport/wire"
 )
@@ -151,6 +153,12 @@ func postgresTarget(t *testing.T, dbURL string) (*url.URL, string) {
 	return u, target
 }
 
+// isUnavailable reports whether err is a 503 response of the server.
+func isUnavailable(err error) bool {
+	var apiErr *client.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusServiceUnavailable
+}
+
 // checkUnavailable fails the test unless the response is 503 with a
 // JSON error body and a Retry-After header.
 func checkUnavailable(t *testing.T, request string, status int, header http.Header, body []byte) {
@@ -206,7 +214,7 @@ func TestPostgresRestartGives503(t *testing.T) {
 	// ended with a 200 or 503 response, never a dropped connection.
 	select {
 	case res := <-before:
-		if res.err != nil && !strings.Contains(res.err.Error(), "503") {
+		if res.err != nil && !isUnavailable(res.err) {
 			t.Errorf("long-poll started before the outage failed: %v", res.err)
 		}
 		before = nil
@@ -231,7 +239,7 @@ func TestPostgresRestartGives503(t *testing.T) {
 	if before != nil {
 		select {
 		case res := <-before:
-			if res.err != nil && !strings.Contains(res.err.Error(), "503") {
+			if res.err != nil && !isUnavailable(res.err) {
 				t.Errorf("long-poll started before the outage failed: %v", res.err)
 			}
 		case <-time.After(30 * time.Second):
