@@ -64,6 +64,8 @@ type Server struct {
 	store     store.Store
 	ownsStore bool
 	log       *slog.Logger
+	// observability owns the tracer provider, flushed at Shutdown.
+	observability *observability
 
 	mu      sync.Mutex
 	started bool
@@ -81,6 +83,17 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		log = slog.Default()
 	}
 	log = log.With("agent_id", m.ID)
+	obs, err := newObservability(m, log)
+	if err != nil {
+		return nil, fmt.Errorf("agentry: %w", err)
+	}
+	built := false
+	defer func() {
+		if !built {
+			_ = obs.shutdown(context.Background())
+		}
+	}()
+	tel := obs.tel
 
 	chat, evaluation := opts.ChatModel, opts.ChatModel
 	if chat == nil {
@@ -90,6 +103,8 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		}
 		chat, evaluation = lanes.Chat, lanes.Evaluation
 	}
+	chat = tel.WrapModel(llm.LaneChat, chat)
+	evaluation = tel.WrapModel(llm.LaneEvaluation, evaluation)
 	tools, err := tool.NewRegistry(opts.Tools...)
 	if err != nil {
 		return nil, fmt.Errorf("agentry: Options.Tools: %w", err)
@@ -101,7 +116,6 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
-	built := false
 	defer func() {
 		if !built {
 			_ = servers.close()
@@ -125,11 +139,13 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	if owner == "" {
 		owner = ids.New("proc_")
 	}
-	parts, err := newRoutineParts(m, st, chat, evaluation, tools, owner, log)
+	// The server's parts use the timed store; Store() returns st itself.
+	timed := timedStore{Store: st, metrics: tel.Metrics()}
+	parts, err := newRoutineParts(m, timed, chat, evaluation, tools, owner, log, tel)
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
-	events, err := newEventParts(m, st, opts.Sinks, owner, log)
+	events, err := newEventParts(m, timed, opts.Sinks, owner, log, tel)
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
@@ -144,7 +160,7 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	}()
 	engine, err := agent.New(agent.Config{
 		Manifest:   m,
-		Store:      st,
+		Store:      timed,
 		Chat:       chat,
 		Evaluation: evaluation,
 		Knowledge:  knowledge,
@@ -152,13 +168,14 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		Logger:     log,
 		Owner:      owner,
 		LeaseTTL:   m.AgentConfig.Runtime.LeaseTTL.Or(manifest.DefaultLeaseTTL),
+		Telemetry:  tel,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
 	}
 	handler, err := transport.New(transport.Config{
 		Manifest:        m,
-		Store:           st,
+		Store:           timed,
 		Engine:          engine,
 		Runner:          parts.runner,
 		Deliverer:       parts.deliverer,
@@ -166,6 +183,8 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		CheckWebhookURL: events.checkURL,
 		Dependencies:    servers.status,
 		Logger:          log,
+		Metrics:         obs.metrics,
+		Telemetry:       tel,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
@@ -174,6 +193,7 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	return &Server{
 		handler: handler, engine: engine, routines: parts, events: events,
 		mcp: servers, knowledge: knowledge, store: st, ownsStore: owns, log: log,
+		observability: obs,
 	}, nil
 }
 
@@ -252,6 +272,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ownsStore {
 		err = errors.Join(err, s.store.Close())
 	}
+	// The spans of the work stopped above are flushed last.
+	err = errors.Join(err, s.observability.shutdown(ctx))
 	s.log.Info("agent server stopped")
 	return err
 }

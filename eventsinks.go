@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport"
@@ -42,7 +43,7 @@ type eventParts struct {
 
 // newEventParts builds the webhook sink from the manifest's runtime block
 // and the deliverer of every sink.
-func newEventParts(m *manifest.Manifest, st store.Store, extra []sink.Sink, owner string, log *slog.Logger) (eventParts, error) {
+func newEventParts(m *manifest.Manifest, st store.Store, extra []sink.Sink, owner string, log *slog.Logger, tel *telemetry.Telemetry) (eventParts, error) {
 	rt := m.AgentConfig.Runtime
 	timeout := rt.Delivery.Timeout.Or(outbound.DefaultTimeout)
 	clientConfig := outbound.Config{
@@ -90,6 +91,7 @@ func newEventParts(m *manifest.Manifest, st store.Store, extra []sink.Sink, owne
 		LeaseTTL:       timeout + rt.LeaseTTL.Or(manifest.DefaultLeaseTTL),
 		Owner:          owner,
 		Logger:         log,
+		Telemetry:      tel,
 	})
 	if err != nil {
 		return eventParts{}, fmt.Errorf("Options.Sinks: %w", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tmc/langchaingo/llms"
 
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/routine"
 	"github.com/agentry/agentry/store"
@@ -44,7 +45,7 @@ type routineParts struct {
 
 // newRoutineParts compiles the manifest's routines and builds the run
 // workers and the callback deliverer.
-func newRoutineParts(m *manifest.Manifest, st store.Store, chat, evaluation llms.Model, tools *tool.Registry, owner string, log *slog.Logger) (routineParts, error) {
+func newRoutineParts(m *manifest.Manifest, st store.Store, chat, evaluation llms.Model, tools *tool.Registry, owner string, log *slog.Logger, tel *telemetry.Telemetry) (routineParts, error) {
 	rt := m.AgentConfig.Runtime
 	var compiled []*routine.Routine
 	for _, def := range m.AgentConfig.Context.Routines {
@@ -78,6 +79,7 @@ func newRoutineParts(m *manifest.Manifest, st store.Store, chat, evaluation llms
 		Owner:       owner,
 		Logger:      log,
 		LeaseTTL:    rt.Delivery.Timeout.Or(outbound.DefaultTimeout) + rt.LeaseTTL.Or(manifest.DefaultLeaseTTL),
+		Telemetry:   tel,
 	})
 	if err != nil {
 		return routineParts{}, err
@@ -88,6 +90,7 @@ func newRoutineParts(m *manifest.Manifest, st store.Store, chat, evaluation llms
 		Tools:         tools,
 		MaxIterations: rt.MaxEngineIterations,
 		Logger:        log,
+		Telemetry:     tel,
 	}
 	if sp := m.AgentConfig.Context.SystemPrompt; sp != nil {
 		executor.SystemPrompt = sp.Text
@@ -102,10 +105,11 @@ func newRoutineParts(m *manifest.Manifest, st store.Store, chat, evaluation llms
 			}
 			return ""
 		},
-		Owner:    owner,
-		Logger:   log,
-		LeaseTTL: rt.LeaseTTL.Or(manifest.DefaultLeaseTTL),
-		OnEnded:  func(store.Run) { deliverer.Wake() },
+		Owner:     owner,
+		Logger:    log,
+		LeaseTTL:  rt.LeaseTTL.Or(manifest.DefaultLeaseTTL),
+		OnEnded:   func(store.Run) { deliverer.Wake() },
+		Telemetry: tel,
 	})
 	if err != nil {
 		return routineParts{}, err

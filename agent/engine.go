@@ -11,6 +11,7 @@ import (
 	"github.com/tmc/langchaingo/llms"
 
 	"github.com/agentry/agentry/internal/ids"
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/kb"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
@@ -47,6 +48,10 @@ type Config struct {
 	// MaxConcurrentTurns bounds the turns this process runs at once.
 	// Default 256.
 	MaxConcurrentTurns int
+	// Telemetry receives the spans and metrics of turns and tool calls.
+	// Default: spans go to the global OpenTelemetry provider and no
+	// metrics are recorded.
+	Telemetry *telemetry.Telemetry
 }
 
 // Engine runs turns: it replies to each customer message of a session in
@@ -58,6 +63,7 @@ type Engine struct {
 	store  store.Store
 	chat   llms.Model
 	log    *slog.Logger
+	tel    *telemetry.Telemetry
 	prompt promptConfig
 
 	slots chan struct{}
@@ -109,6 +115,7 @@ func New(cfg Config) (*Engine, error) {
 		store:  cfg.Store,
 		chat:   cfg.Chat,
 		log:    cfg.Logger,
+		tel:    cfg.Telemetry,
 		prompt: pc,
 		slots:  make(chan struct{}, cfg.MaxConcurrentTurns),
 		active: make(map[string]*runner),

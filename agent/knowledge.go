@@ -6,11 +6,10 @@ import (
 	"strings"
 
 	"github.com/tmc/langchaingo/llms"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/kb"
 	"github.com/agentry/agentry/llm"
 	"github.com/agentry/agentry/store"
@@ -43,11 +42,11 @@ func (e *Engine) retrieve(ctx context.Context, sid, turnID string, history []sto
 	}
 	query := e.rewriteQuery(ctx, msgs, last, log.Warn)
 
-	ctx, span := otel.Tracer(tracerName).Start(ctx, "kb.search", trace.WithAttributes(
-		attribute.String("agentry.session_id", sid),
-		attribute.String("agentry.turn_id", turnID),
+	ctx, span := e.tel.Start(ctx, "kb.search",
+		attribute.String(telemetry.AttrSessionID, sid),
+		attribute.String(telemetry.AttrTurnID, turnID),
 		attribute.Int("agentry.kb.query_length", len(query)),
-	))
+	)
 	defer span.End()
 	chunks, err := e.cfg.Knowledge.Search(ctx, kb.Query{Text: query, Messages: msgs})
 	if err != nil {
@@ -62,11 +61,6 @@ func (e *Engine) retrieve(ctx context.Context, sid, turnID string, history []sto
 	log.Debug("knowledge base searched", "query", query, "chunks", len(chunks))
 	return chunks
 }
-
-// tracerName names the engine's tracer. The tracer is looked up on the
-// global OpenTelemetry provider at each use, so a provider installed or
-// replaced later receives the spans. Until one is installed, it is a no-op.
-const tracerName = "github.com/agentry/agentry/agent"
 
 // rewriteQuery requests a standalone search query from the evaluation lane. It
 // falls back to the last customer message when the lane fails or returns

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tmc/langchaingo/llms"
 
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/llm"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
@@ -134,11 +135,14 @@ func (e *Engine) runTools(ctx context.Context, sid, turnID string, calls []llms.
 func (e *Engine) callTool(ctx context.Context, c llms.ToolCall) (p Payload) {
 	name := c.FunctionCall.Name
 	p = Payload{CallID: c.ID, Tool: name}
-	log := e.log.With("tool", name, "call_id", c.ID)
+	log := e.log.With(telemetry.IDsFrom(ctx).LogArgs()...).With("tool", name, "call_id", c.ID)
+	ctx, span := e.tel.StartToolCall(ctx, name)
+	defer func() { span.End(toolOutcome(p.Error), nil) }()
 
 	t, ok := e.cfg.Tools.Get(name)
 	if !ok {
 		p.Error = &EventError{Code: ToolErrorUnknown, Message: fmt.Sprintf("no tool is named %q; use one of the offered tools", name)}
+		log.Warn("model called an unknown tool")
 		return p
 	}
 	args, violations := tool.ValidateArgs(t, json.RawMessage(c.FunctionCall.Arguments))
@@ -148,6 +152,7 @@ func (e *Engine) callTool(ctx context.Context, c llms.ToolCall) (p Payload) {
 			parts[i] = v.String()
 		}
 		p.Error = &EventError{Code: ToolErrorArgs, Message: "the arguments do not match the tool's schema: " + strings.Join(parts, "; ")}
+		log.Warn("tool call arguments do not match the tool's schema", "violations", len(violations))
 		return p
 	}
 
@@ -181,6 +186,23 @@ func (e *Engine) callTool(ctx context.Context, c llms.ToolCall) (p Payload) {
 		}
 	}
 	return p
+}
+
+// toolOutcome maps a tool_result error to the outcome of the tool.call
+// span and the agentry_tool_calls_total metric.
+func toolOutcome(failure *EventError) string {
+	if failure == nil {
+		return telemetry.ToolOK
+	}
+	switch failure.Code {
+	case ToolErrorUnknown:
+		return telemetry.ToolUnknown
+	case ToolErrorArgs:
+		return telemetry.ToolInvalidArgs
+	case ToolErrorTimeout:
+		return telemetry.ToolTimeout
+	}
+	return telemetry.ToolError
 }
 
 // resultText renders a tool_result payload for the model. A failure is

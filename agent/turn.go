@@ -7,7 +7,11 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/agentry/agentry/internal/ids"
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 )
@@ -36,8 +40,21 @@ func (e *Engine) runTurn(claim store.TurnClaim) {
 	turnID := ids.New("trn_")
 	log := e.log.With("session_id", sid, "turn_id", turnID)
 
+	turnIDs := telemetry.IDs{SessionID: sid, TurnID: turnID}
+	spanCtx, span := e.tel.StartRoot(telemetry.WithIDs(e.ctx, turnIDs), "agent.turn", turnIDs.Attributes()...)
+	started := time.Now()
+	outcome := TurnReleased
+	defer func() {
+		span.SetAttributes(attribute.String("agentry.turn.outcome", outcome))
+		if outcome == TurnTimeout || outcome == TurnModelError {
+			span.SetStatus(codes.Error, "turn "+outcome)
+		}
+		span.End()
+		e.tel.Metrics().TurnEnded(outcome, time.Since(started))
+	}()
+
 	timeout := e.cfg.Manifest.AgentConfig.Runtime.TurnTimeout.Or(manifest.DefaultTurnTimeout)
-	ctx, cancel := context.WithCancelCause(e.ctx)
+	ctx, cancel := context.WithCancelCause(spanCtx)
 	defer cancel(nil)
 	ctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout, errTurnTimeout)
 	defer cancelTimeout()
@@ -51,6 +68,7 @@ func (e *Engine) runTurn(claim store.TurnClaim) {
 	if claim.Session.Mode == store.ModeManual {
 		// A human handles this session, so the pending messages are theirs.
 		e.complete(claim, nil, claim.Session.TriggerOffset+1, log)
+		outcome = TurnManual
 		return
 	}
 
@@ -59,7 +77,7 @@ func (e *Engine) runTurn(claim store.TurnClaim) {
 		statusEvent(turnID, StatusProcessing, nil),
 	}
 	if _, err := e.store.Append(ctx, sid, start, store.AppendOptions{}); err != nil {
-		e.abandon(claim, err, log)
+		outcome = e.abandon(claim, err, log)
 		return
 	}
 	log.Debug("turn started", "trigger_offset", claim.Session.TriggerOffset)
@@ -73,7 +91,7 @@ func (e *Engine) runTurn(claim store.TurnClaim) {
 			target = restart.target
 			continue
 		}
-		e.finish(ctx, claim, turnID, target, reply, err, log)
+		outcome = e.finish(ctx, claim, turnID, target, reply, err, log)
 		return
 	}
 }
@@ -206,10 +224,27 @@ func (e *Engine) history(ctx context.Context, sid string, target int64) ([]store
 	return all, nil
 }
 
+// Outcomes of a turn: the outcome label of agentry_turns_total and the
+// agentry.turn.outcome attribute of the agent.turn span.
+const (
+	TurnCompleted  = "completed"
+	TurnCancelled  = "cancelled"
+	TurnTimeout    = "timeout"
+	TurnModelError = "model_error"
+	// TurnReleased: the turn was handed back to the store to be re-run,
+	// at shutdown or after a store failure.
+	TurnReleased = "released"
+	// TurnLeaseLost: another worker took the turn over.
+	TurnLeaseLost = "lease_lost"
+	// TurnManual: the session is in manual mode, so the agent did not
+	// reply.
+	TurnManual = "manual"
+)
+
 // finish writes the turn's outcome: the reply, a cancellation or an error,
 // each followed by status ready, in one store call with the move of the
-// processed offset.
-func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID string, target int64, reply answer, err error, log *slog.Logger) {
+// processed offset. It returns the outcome, one of the Turn constants.
+func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID string, target int64, reply answer, err error, log *slog.Logger) string {
 	processed := target + 1
 	if err == nil {
 		e.complete(claim, []store.NewEvent{
@@ -217,31 +252,35 @@ func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID strin
 			statusEvent(turnID, StatusReady, nil),
 		}, processed, log)
 		log.Info("turn completed")
-		return
+		return TurnCompleted
 	}
 
 	cause := context.Cause(ctx)
 	var events []store.NewEvent
+	var outcome string
 	switch {
 	case e.ctx.Err() != nil:
 		// Shutting down: hand the turn back so it is re-run.
 		e.release(claim, log)
 		log.Info("turn released at shutdown")
-		return
+		return TurnReleased
 	case errors.Is(cause, errLeaseLost):
 		log.Warn("turn abandoned: lease lost to another worker")
-		return
+		return TurnLeaseLost
 	case errors.Is(cause, errCancelled):
 		events = []store.NewEvent{statusEvent(turnID, StatusCancelled, nil)}
+		outcome = TurnCancelled
 		log.Info("turn cancelled")
 	case errors.Is(err, errHandedOff):
 		events = []store.NewEvent{statusEvent(turnID, StatusCancelled, nil)}
+		outcome = TurnCancelled
 		log.Info("turn cancelled: the session was switched to manual mode")
 	case errors.Is(cause, errTurnTimeout):
 		events = []store.NewEvent{statusEvent(turnID, StatusError, &EventError{
 			Code:    ErrorCodeTimeout,
 			Message: "the turn did not finish within runtime.turn_timeout",
 		})}
+		outcome = TurnTimeout
 		log.Warn("turn timed out", "error", err)
 	default:
 		var me *modelError
@@ -249,16 +288,18 @@ func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID strin
 			// A store failure: hand the turn back for a re-run.
 			log.Error("turn failed; releasing it for a retry", "error", err)
 			e.release(claim, log)
-			return
+			return TurnReleased
 		}
 		events = []store.NewEvent{statusEvent(turnID, StatusError, &EventError{
 			Code:    ErrorCodeModel,
 			Message: "the language model did not return a reply; the server log has the details",
 		})}
+		outcome = TurnModelError
 		log.Error("model call failed", "error", err)
 	}
 	events = append(events, statusEvent(turnID, StatusReady, nil))
 	e.complete(claim, events, processed, log)
+	return outcome
 }
 
 // complete writes the turn's final events and moves the processed offset.
@@ -278,16 +319,18 @@ func (e *Engine) complete(claim store.TurnClaim, events []store.NewEvent, proces
 	}
 }
 
-// abandon handles a failure before the model was called.
-func (e *Engine) abandon(claim store.TurnClaim, err error, log *slog.Logger) {
+// abandon handles a failure before the model was called and returns the
+// turn's outcome.
+func (e *Engine) abandon(claim store.TurnClaim, err error, log *slog.Logger) string {
 	if errors.Is(err, store.ErrNotFound) {
 		log.Info("turn skipped: session deleted")
-		return
+		return TurnCancelled
 	}
 	if e.ctx.Err() == nil {
 		log.Error("starting turn failed; releasing it for a retry", "error", err)
 	}
 	e.release(claim, log)
+	return TurnReleased
 }
 
 // release hands the lease back so the turn is claimed again.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentry/agentry/internal/ids"
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/outbound"
 	"github.com/agentry/agentry/transport/webhook"
@@ -46,6 +47,10 @@ type DelivererConfig struct {
 	LeaseTTL time.Duration
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
+	// Telemetry receives a delivery.attempt span per POST and the
+	// delivery metrics. Default: spans go to the global OpenTelemetry
+	// provider and no metrics are recorded.
+	Telemetry *telemetry.Telemetry
 }
 
 // Deliverer POSTs the result of each ended run to its callback URL, at
@@ -178,24 +183,30 @@ func (d *Deliverer) deliver(claim store.CallbackClaim) {
 		d.record(claim, store.CallbackOutcome{State: store.CallbackFailed, LastError: "encoding the body failed"}, log)
 		return
 	}
-	res := d.post(run, body)
+	ctx := telemetry.WithIDs(d.inflight, telemetry.IDs{RunID: run.ID})
+	ctx, span := d.cfg.Telemetry.StartDelivery(ctx, telemetry.TargetCallback, run.CallbackURL, attempt)
+	res := d.post(ctx, run, body)
 	out := store.CallbackOutcome{LastStatus: res.StatusCode, LastError: res.Error}
 	switch res.Kind {
 	case outbound.Delivered:
 		out.State = store.CallbackDelivered
+		span.End(res.StatusCode, telemetry.DeliveryDelivered, "")
 		log.Info("callback delivered", "status", res.StatusCode)
 	case outbound.Gone:
 		out.State = store.CallbackDisabled
+		span.End(res.StatusCode, telemetry.DeliveryGone, res.Error)
 		log.Warn("callback receiver returned 410 Gone; delivery stopped")
 	default:
 		delay, ok := d.cfg.Schedule.Next(attempt, res.RetryAfter)
 		if !ok {
 			out.State = store.CallbackFailed
+			span.End(res.StatusCode, telemetry.DeliveryFailed, res.Error)
 			log.Error("callback failed; attempts used up", "status", res.StatusCode, "error", res.Error)
 			break
 		}
 		out.State = store.CallbackPending
 		out.NextAttemptAt = d.cfg.Now().Add(delay)
+		span.End(res.StatusCode, telemetry.DeliveryRetry, res.Error)
 		log.Warn("callback attempt failed; retrying", "status", res.StatusCode, "error", res.Error, "retry_in", delay.String())
 	}
 	d.record(claim, out, log)
@@ -211,10 +222,11 @@ func (d *Deliverer) record(claim store.CallbackClaim, out store.CallbackOutcome,
 
 // post sends one attempt. Every attempt carries the same body and
 // webhook-id; only the timestamp and signature change.
-func (d *Deliverer) post(run store.Run, body []byte) outbound.Outcome {
+// ctx derives from d.inflight.
+func (d *Deliverer) post(ctx context.Context, run store.Run, body []byte) outbound.Outcome {
 	// A POST in flight outlives Stop until Stop's context ends, so a
 	// callback the receiver accepts is also recorded as delivered.
-	ctx, cancel := context.WithTimeout(d.inflight, d.cfg.LeaseTTL)
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.LeaseTTL)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, run.CallbackURL, bytes.NewReader(body))
 	if err != nil {

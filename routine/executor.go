@@ -6,7 +6,10 @@ import (
 	"log/slog"
 
 	"github.com/tmc/langchaingo/llms"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/tool"
 )
@@ -46,6 +49,10 @@ type Executor struct {
 	// Observer, when set, receives each node entered and each tool call,
 	// for tracing and progress reports. Default: none.
 	Observer Observer
+	// Telemetry receives a span per node and per tool call, and the
+	// tool call metrics. Default: spans go to the global OpenTelemetry
+	// provider and no metrics are recorded.
+	Telemetry *telemetry.Telemetry
 }
 
 // Observer receives the progress of a run. Its methods are called from
@@ -141,6 +148,26 @@ func (x *Executor) Step(ctx context.Context, r *Routine, st *State) error {
 	if st.Outputs == nil {
 		st.Outputs = make(map[string]json.RawMessage)
 	}
+	attrs := append(telemetry.IDsFrom(ctx).Attributes(),
+		attribute.String(telemetry.AttrRoutineID, r.ID()),
+		attribute.String("agentry.routine.node", n.ID),
+		attribute.String("agentry.routine.node_kind", n.Kind()),
+		attribute.Int("agentry.routine.visit", st.Visits),
+	)
+	ctx, span := x.Telemetry.Start(ctx, "routine.node", attrs...)
+	defer span.End()
+	err := x.step(ctx, r, n, st)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "routine node failed")
+		return err
+	}
+	span.SetAttributes(attribute.String("agentry.routine.next_node", st.Node))
+	return nil
+}
+
+// step runs node n and sets st.Node to the node that follows it.
+func (x *Executor) step(ctx context.Context, r *Routine, n *manifest.Node, st *State) error {
 	x.logger().Debug("routine node entered", "routine", r.ID(), "node", n.ID, "kind", n.Kind(), "visit", st.Visits)
 	if x.Observer != nil {
 		x.Observer.NodeEntered(n.ID)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tmc/langchaingo/llms"
 
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/llm"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/tool"
@@ -130,7 +131,16 @@ func (x *Executor) callTool(ctx context.Context, r *Routine, n *manifest.Node, t
 		}
 	}
 
-	res, err := safeCall(ctx, t, json.RawMessage(args))
+	callCtx, span := x.Telemetry.StartToolCall(ctx, name)
+	res, err := safeCall(callCtx, t, json.RawMessage(args))
+	switch {
+	case err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)):
+		span.End(telemetry.ToolTimeout, err)
+	case err != nil || res.IsError:
+		span.End(telemetry.ToolError, err)
+	default:
+		span.End(telemetry.ToolOK, nil)
+	}
 	if x.Observer != nil {
 		x.Observer.ToolCalled(name, json.RawMessage(args), res, err)
 	}
@@ -157,6 +167,7 @@ func (x *Executor) callTool(ctx context.Context, r *Routine, n *manifest.Node, t
 // rejectCall returns the outcome of a call that was not made, and reports
 // it to the log and the observer.
 func (x *Executor) rejectCall(r *Routine, n *manifest.Node, name, args string, res callResult) callOutcome {
+	x.Telemetry.Metrics().ToolCall(name, telemetry.ToolInvalidArgs)
 	x.logger().Warn("routine tool call rejected", "routine", r.ID(), "node", n.ID, "tool", name,
 		"error", res.Error, "message", res.Message, "problems", formatViolations(res.Details))
 	text := res.text()

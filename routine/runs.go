@@ -12,7 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/agentry/agentry/internal/ids"
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/store"
 )
 
@@ -85,6 +89,10 @@ type RunnerConfig struct {
 	// OnEnded is called after a run ended, so the callback deliverer can
 	// start at once. Optional.
 	OnEnded func(store.Run)
+	// Telemetry receives a routine.run span per run and the run metrics.
+	// Default: spans go to the global OpenTelemetry provider and no
+	// metrics are recorded.
+	Telemetry *telemetry.Telemetry
 }
 
 // Runner stores triggered runs and executes them in the background with
@@ -339,7 +347,14 @@ func (r *Runner) execute(claim store.RunClaim) {
 		return
 	}
 
-	ctx, cancel := context.WithCancelCause(r.ctx)
+	runIDs := telemetry.IDs{RunID: run.ID}
+	attrs := append(runIDs.Attributes(),
+		attribute.String(telemetry.AttrRoutineID, run.RoutineID),
+		attribute.Int("agentry.run.attempt", run.Attempts))
+	spanCtx, span := r.cfg.Telemetry.StartRoot(telemetry.WithIDs(r.ctx, runIDs), "routine.run", attrs...)
+	defer span.End()
+
+	ctx, cancel := context.WithCancelCause(spanCtx)
 	defer cancel(nil)
 	if !run.Deadline.IsZero() {
 		var stop context.CancelFunc
@@ -349,11 +364,20 @@ func (r *Runner) execute(claim store.RunClaim) {
 	go r.watch(ctx, claim, cancel, log)
 
 	log.Info("run started")
-	output, err := r.cfg.Executor.Run(ctx, rt, run.Input)
+	// The executor's copy logs with the run's id.
+	executor := *r.cfg.Executor
+	executor.Logger = log
+	output, err := executor.Run(ctx, rt, run.Input)
 	res := r.result(ctx, output, err)
 	if res == nil {
+		span.SetAttributes(attribute.String("agentry.run.status", "released"))
 		log.Info("run left for another worker", "cause", context.Cause(ctx))
 		return
+	}
+	span.SetAttributes(attribute.String("agentry.run.status", res.Status))
+	if res.Error != nil {
+		span.SetAttributes(attribute.String("agentry.run.error_code", res.Error.Code))
+		span.SetStatus(codes.Error, "run failed: "+res.Error.Code)
 	}
 	r.complete(claim, *res, log)
 }
@@ -392,6 +416,7 @@ func (r *Runner) complete(claim store.RunClaim, res store.RunResult, log *slog.L
 		log.Error("storing run result failed; the run will be retried after its lease expires", "error", err)
 		return
 	}
+	r.cfg.Telemetry.Metrics().RunEnded(run.Status)
 	if res.Error != nil {
 		log.Warn("run failed", "code", res.Error.Code, "message", res.Error.Message)
 	} else {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/outbound"
 	"github.com/agentry/agentry/transport/sink"
@@ -82,14 +83,18 @@ func (d *EventDeliverer) attempt(j *job, ev store.Event, attempts int) bool {
 	}
 
 	started := time.Now()
-	res := d.call(j, we, body)
+	ctx := telemetry.WithIDs(d.ctx, telemetry.IDs{SessionID: ev.SessionID})
+	ctx, span := d.cfg.Telemetry.StartDelivery(ctx, j.spec.claim.Name, j.target.URL, attempts+1)
+	res := d.call(ctx, j, we, body)
 	if res.Kind != outbound.Delivered && d.ctx.Err() != nil {
 		// Stop cancelled the attempt, so the failure is not the
 		// receiver's. The next owner sends the event again.
+		span.End(res.StatusCode, telemetry.DeliveryRetry, "cancelled at shutdown")
 		d.release(j)
 		return false
 	}
 	out, delay := d.outcome(ev.Offset, attempts, res)
+	span.End(res.StatusCode, deliveryOutcome(out), out.LastError)
 	if !d.record(j, out) {
 		return false
 	}
@@ -117,10 +122,25 @@ func (d *EventDeliverer) attempt(j *job, ev store.Event, attempts int) bool {
 	return false
 }
 
+// deliveryOutcome maps a stored outcome to the outcome of the
+// delivery.attempt span and the delivery metrics.
+func deliveryOutcome(out store.DeliveryOutcome) string {
+	switch {
+	case out.Delivered:
+		return telemetry.DeliveryDelivered
+	case out.State == store.DeliveryDisabled:
+		return telemetry.DeliveryGone
+	case out.State == store.DeliveryPaused:
+		return telemetry.DeliveryFailed
+	}
+	return telemetry.DeliveryRetry
+}
+
 // call runs the sink's Deliver with the attempt timeout. A panic in the
-// sink counts as a failed attempt instead of ending the process.
-func (d *EventDeliverer) call(j *job, ev wire.Event, body []byte) (res sink.Result) {
-	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.AttemptTimeout)
+// sink counts as a failed attempt instead of ending the process. ctx
+// derives from d.ctx.
+func (d *EventDeliverer) call(ctx context.Context, j *job, ev wire.Event, body []byte) (res sink.Result) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/outbound"
 	"github.com/agentry/agentry/transport/sink"
@@ -62,6 +63,10 @@ type EventDelivererConfig struct {
 	Logger *slog.Logger
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
+	// Telemetry receives a delivery.attempt span per attempt and the
+	// delivery metrics. Default: spans go to the global OpenTelemetry
+	// provider and no metrics are recorded.
+	Telemetry *telemetry.Telemetry
 }
 
 // EventDeliverer pushes every session's events to the sinks, at least

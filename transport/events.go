@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentry/agentry/agent"
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/wire"
 )
@@ -112,8 +113,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	// These responses outlive any write timeout the server may have.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	if isSSE(r) {
+		defer s.tel.Metrics().AddWaiter(telemetry.WaiterSSE)()
 		return s.stream(w, r, id, q, wake)
 	}
+	defer s.tel.Metrics().AddWaiter(telemetry.WaiterLongPoll)()
 	return s.longPoll(w, r, id, q, wake)
 }
 

@@ -584,6 +584,7 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 	wantStatus(t, c.callWith(e, "GET", "/health/live", nil, nil), 200)
 	wantStatus(t, c.callWith(e, "GET", "/health/ready", nil, nil), 200)
 	wantStatus(t, c.callWith(e, "GET", "/openapi.json", nil, nil), 200)
+	wantStatus(t, c.call(e, "GET", "/metrics", nil), 200)
 
 	// Customers.
 	wantStatus(t, c.call(e, "PUT", "/customers/c-1", wire.PutCustomerRequest{Name: "Ada", Variables: map[string]any{"tier": "gold"}}), 201)

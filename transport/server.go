@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentry/agentry/agent"
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/routine"
 	"github.com/agentry/agentry/store"
@@ -51,6 +52,13 @@ type Config struct {
 	// LoginTTL is how long the cookie set by POST /auth/login stays
 	// valid. Default 12h.
 	LoginTTL time.Duration
+	// Metrics serves GET /metrics, behind the API key unless
+	// runtime.metrics_public is set. Optional: without it /metrics
+	// returns 404.
+	Metrics http.Handler
+	// Telemetry counts the long-poll and SSE requests waiting for
+	// events. Optional.
+	Telemetry *telemetry.Telemetry
 }
 
 // Server is the HTTP API as an [http.Handler]. It is safe for concurrent
@@ -73,6 +81,8 @@ type Server struct {
 	ready     atomic.Bool
 	manifest  *manifest.Manifest
 	logins    *loginSigner
+	metrics   http.Handler
+	tel       *telemetry.Telemetry
 	// patterns lists every pattern registered on mux, in registration
 	// order. The OpenAPI test checks the document against it.
 	patterns []string
@@ -101,6 +111,8 @@ func New(cfg Config) (*Server, error) {
 		deliverer: cfg.Deliverer,
 		delivery:  cfg.Events,
 		checkURL:  cfg.CheckWebhookURL,
+		metrics:   cfg.Metrics,
+		tel:       cfg.Telemetry,
 	}
 	if s.beat <= 0 {
 		s.beat = defaultHeartbeat
@@ -175,6 +187,7 @@ func (s *Server) routes() {
 	open("POST /webhooks/{name}", s.receiveWebhook)
 
 	open("GET /openapi.json", s.serveOpenAPI)
+	s.handle("GET /metrics", s.metricsHandler())
 }
 
 func (s *Server) wrap(h handlerFunc) http.Handler {

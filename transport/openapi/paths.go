@@ -297,4 +297,11 @@ var operations = []operation{
 	{method: "GET", path: "/openapi.json", OperationID: "getOpenAPI", Tags: []string{tagMeta}, Security: noAuth,
 		Summary:   "Get this OpenAPI document",
 		Responses: responses(map[int]response{200: {Description: "The OpenAPI 3.1 document.", Content: map[string]mediaType{"application/json": {Schema: map[string]any{"type": "object"}}}}})},
+
+	{method: "GET", path: "/metrics", OperationID: "getMetrics", Tags: []string{tagMeta},
+		Summary: "Get the server's metrics in the Prometheus text format",
+		Description: "Counters and histograms of turns, model calls, tool calls, runs, deliveries and store calls, the requests waiting for events, " +
+			"and the spans dropped on the way to the trace backend. Needs the API key unless runtime.metrics_public is true.",
+		Responses: responses(map[int]response{200: {Description: "The metrics in the Prometheus text exposition format 0.0.4.",
+			Content: map[string]mediaType{"text/plain": {Schema: stringSchema()}}}}, http.StatusNotFound)},
 }
