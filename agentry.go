@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentry/agentry/agent"
 	"github.com/agentry/agentry/internal/ids"
+	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/kb"
 	"github.com/agentry/agentry/llm"
 	"github.com/agentry/agentry/manifest"
@@ -82,7 +83,8 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("agent_id", m.ID)
+	// Logs inside turns and runs get their ids from the context.
+	log = slog.New(telemetry.NewLogHandler(log.Handler())).With("agent_id", m.ID)
 	obs, err := newObservability(m, log)
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)

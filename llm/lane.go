@@ -143,7 +143,7 @@ func (l *Lane) GenerateContent(ctx context.Context, msgs []llms.MessageContent, 
 		}
 		failures = append(failures, fmt.Errorf("model %s: %w", m.ID, err))
 		if i+1 < len(l.models) {
-			l.logger.Warn("model failed, trying the next one",
+			l.logger.WarnContext(ctx, "model failed, trying the next one",
 				"lane", l.name, "model", m.ID, "next", l.models[i+1].ID, "error", err)
 		}
 	}

@@ -59,7 +59,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait, ok := t.delay(ctx, resp.Header, attempt)
 		if !ok {
-			t.logger.Warn("model request not retried: wait too long",
+			t.logger.WarnContext(ctx, "model request not retried: wait too long",
 				"host", req.URL.Host, "status", resp.StatusCode,
 				"retry_after", resp.Header.Get("Retry-After"))
 			return resp, nil
@@ -68,7 +68,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return resp, nil
 		}
-		t.logger.Warn("retrying model request",
+		t.logger.WarnContext(ctx, "retrying model request",
 			"host", req.URL.Host, "status", resp.StatusCode,
 			"attempt", attempt+1, "max_retries", t.maxRetries, "wait", wait)
 		discard(resp)

@@ -26,7 +26,7 @@ func (s *Server) call(ctx context.Context, name string, args json.RawMessage) (t
 		return res, s.callError(ctx, name, err, false)
 	}
 
-	s.log.Info("mcp connection lost during a call; reconnecting to retry once", "tool", name, "error", s.redact.wrap(err))
+	s.log.InfoContext(ctx, "mcp connection lost during a call; reconnecting to retry once", "tool", name, "error", s.redact.wrap(err))
 	s.drop(c, err)
 	c, err = s.connection(ctx)
 	if err != nil {
