@@ -84,8 +84,8 @@ type Session struct {
 // CreateSessionRequest is the body of POST /sessions. Every field is
 // optional; with an id that exists, the existing session is returned.
 type CreateSessionRequest struct {
-	ID         string         `json:"id,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]{1\,64}$"`
-	CustomerID string         `json:"customer_id,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]{1\,64}$"`
+	ID         string         `json:"id,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]{1\\,64}$"`
+	CustomerID string         `json:"customer_id,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]{1\\,64}$"`
 	Metadata   map[string]any `json:"metadata,omitempty"`
 	Variables  map[string]any `json:"variables,omitempty"`
 	Mode       string         `json:"mode,omitempty" jsonschema:"enum=auto,enum=manual"`

@@ -38,7 +38,7 @@ type TriggerRequest struct {
 	CallbackURL string `json:"callback_url,omitempty" jsonschema:"format=uri"`
 	// IdempotencyKey makes a repeated trigger return the first run. The
 	// Idempotency-Key header does the same.
-	IdempotencyKey string         `json:"idempotency_key,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]{1\,64}$"`
+	IdempotencyKey string         `json:"idempotency_key,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]{1\\,64}$"`
 	Metadata       map[string]any `json:"metadata,omitempty"`
 }
 
