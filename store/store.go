@@ -107,6 +107,9 @@ type Session struct {
 	ProcessedOffset int64
 	// Lease is the running turn's lease; the zero value means none.
 	Lease Lease
+	// CancelRequested records a request to cancel the running turn: the
+	// lease holder ends the turn as cancelled. See [Turns.RequestCancel].
+	CancelRequested bool
 	// Deliveries is the progress of pushing the session's events, by
 	// sink name. A sink without an entry is active at cursor 0.
 	Deliveries map[string]Delivery
@@ -219,19 +222,31 @@ type TurnClaim struct {
 type Turns interface {
 	// ClaimTurn takes the session's turn lease for owner when the session
 	// needs a turn and the lease is free or expired. It returns ok=false
-	// when there is nothing to do or another owner holds the lease.
+	// when there is nothing to do or another owner holds the lease. A
+	// successful claim clears the stored CancelRequested, but the claim's
+	// Session carries the value it had, so a new holder of a turn whose
+	// cancel was requested before its old holder died ends it as cancelled.
 	ClaimTurn(ctx context.Context, sessionID, owner string, ttl time.Duration) (TurnClaim, bool, error)
 	// ExtendLease moves the lease's expiry to now+ttl. It returns ErrLeaseLost
 	// when the claim no longer holds the lease.
 	ExtendLease(ctx context.Context, c TurnClaim, ttl time.Duration) error
 	// CompleteTurn appends events, sets ProcessedOffset to processed (never
-	// lowering it) and releases the lease, all in one step, so a turn's reply
-	// is written exactly once. It returns ErrLeaseLost, appending nothing,
-	// when the claim no longer holds the lease.
+	// lowering it), releases the lease and clears CancelRequested, all in
+	// one step, so a turn's reply is written exactly once. It returns
+	// ErrLeaseLost, appending nothing, when the claim no longer holds the
+	// lease.
 	CompleteTurn(ctx context.Context, c TurnClaim, events []NewEvent, processed int64) ([]Event, error)
 	// ReleaseTurn gives the lease up without completing the turn, so the
 	// session is claimed again. Releasing a lost lease is not an error.
 	ReleaseTurn(ctx context.Context, c TurnClaim) error
+	// RequestCancel asks the holder of the session's turn lease, in this
+	// process or another, to cancel the turn. When the lease is held and
+	// unexpired at the store's clock, it sets CancelRequested, wakes the
+	// session's waiters through the Notifier (in every process that shares
+	// the store) and returns true. Otherwise it changes nothing and returns
+	// false. CompleteTurn, ReleaseTurn and ClaimTurn clear the flag. It
+	// returns ErrNotFound for an unknown or deleted session.
+	RequestCancel(ctx context.Context, sessionID string) (bool, error)
 	// PendingTurns lists up to limit sessions that need a turn and whose
 	// lease is free or expired at now: work a sweep should claim.
 	PendingTurns(ctx context.Context, now time.Time, limit int) ([]string, error)

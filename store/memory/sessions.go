@@ -99,6 +99,7 @@ func (s *Store) CreateSession(ctx context.Context, in store.Session, initial []s
 	e.s.TriggerOffset = -1
 	e.s.ProcessedOffset = 0
 	e.s.Lease = store.Lease{}
+	e.s.CancelRequested = false
 	e.s.Deliveries = nil
 	if len(e.appendLocked(initial, now)) > 0 {
 		s.deliveries.markReady(e)

@@ -21,7 +21,8 @@ var (
 // ClaimTurn gives owner the session's turn lease for ttl when the session
 // needs a turn and the lease is free or expired. The lease gets a new
 // random token, so a claim that lost its lease cannot act on the next one
-// even with the same owner name.
+// even with the same owner name. The stored CancelRequested is cleared;
+// the claim's Session keeps the value it had.
 func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time.Duration) (store.TurnClaim, bool, error) {
 	if err := s.check(ctx); err != nil {
 		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q: %w", sessionID, err)
@@ -48,7 +49,9 @@ func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time
 		return store.TurnClaim{}, false, nil
 	}
 	e.s.Lease = store.Lease{Owner: owner, Token: rand.Text(), Expires: now.Add(ttl)}
-	return store.TurnClaim{SessionID: sessionID, Lease: e.s.Lease, Session: e.snapshot()}, true, nil
+	claimed := e.snapshot()
+	e.s.CancelRequested = false
+	return store.TurnClaim{SessionID: sessionID, Lease: e.s.Lease, Session: claimed}, true, nil
 }
 
 // ExtendLease moves the lease's expiry to now+ttl, or returns ErrLeaseLost
@@ -79,11 +82,12 @@ func (s *Store) ExtendLease(ctx context.Context, c store.TurnClaim, ttl time.Dur
 	return nil
 }
 
-// CompleteTurn appends events, raises ProcessedOffset to processed and
-// frees the lease under the session's lock, then wakes the session's
-// waiters. It returns ErrLeaseLost, changing nothing, when the lease
-// expired or belongs to another claim. A processed offset past the end of
-// the log before this append is rejected, because no trigger can be there.
+// CompleteTurn appends events, raises ProcessedOffset to processed, frees
+// the lease and clears CancelRequested under the session's lock, then
+// wakes the session's waiters. It returns ErrLeaseLost, changing nothing,
+// when the lease expired or belongs to another claim. A processed offset
+// past the end of the log before this append is rejected, because no
+// trigger can be there.
 func (s *Store) CompleteTurn(ctx context.Context, c store.TurnClaim, events []store.NewEvent, processed int64) ([]store.Event, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, fmt.Errorf("complete turn of session %q: %w", c.SessionID, err)
@@ -113,6 +117,7 @@ func (s *Store) CompleteTurn(ctx context.Context, c store.TurnClaim, events []st
 	added := e.appendLocked(events, now)
 	e.s.ProcessedOffset = max(e.s.ProcessedOffset, processed)
 	e.s.Lease = store.Lease{}
+	e.s.CancelRequested = false
 	s.setPendingLocked(e, e.s.NeedsTurn())
 	if len(added) > 0 {
 		s.deliveries.markReady(e)
@@ -126,9 +131,9 @@ func (s *Store) CompleteTurn(ctx context.Context, c store.TurnClaim, events []st
 	return copyEvents(added), nil
 }
 
-// ReleaseTurn frees the lease when c still owns it, even after expiry, so
-// the session can be claimed at once. A lease that another claim took is
-// left alone and nil is returned.
+// ReleaseTurn frees the lease and clears CancelRequested when c still owns
+// the lease, even after expiry, so the session can be claimed at once. A
+// lease that another claim took is left alone and nil is returned.
 func (s *Store) ReleaseTurn(ctx context.Context, c store.TurnClaim) error {
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("release turn of session %q: %w", c.SessionID, err)
@@ -144,8 +149,37 @@ func (s *Store) ReleaseTurn(ctx context.Context, c store.TurnClaim) error {
 	}
 	if ownsLease(e.s.Lease, c.Lease) {
 		e.s.Lease = store.Lease{}
+		e.s.CancelRequested = false
 	}
 	return nil
+}
+
+// RequestCancel sets CancelRequested and wakes the session's waiters when
+// the turn lease is held and unexpired, and reports whether it did.
+func (s *Store) RequestCancel(ctx context.Context, sessionID string) (bool, error) {
+	if err := s.check(ctx); err != nil {
+		return false, fmt.Errorf("request cancel of session %q: %w", sessionID, err)
+	}
+	e, err := s.lookup(sessionID)
+	if err != nil {
+		return false, fmt.Errorf("request cancel of session %q: %w", sessionID, err)
+	}
+	now := s.clock()
+
+	e.mu.Lock()
+	if e.deleted {
+		e.mu.Unlock()
+		return false, fmt.Errorf("request cancel of session %q: %w", sessionID, store.ErrNotFound)
+	}
+	if !e.s.Lease.Held(now) {
+		e.mu.Unlock()
+		return false, nil
+	}
+	e.s.CancelRequested = true
+	e.mu.Unlock()
+
+	s.notifier.Notify(sessionID)
+	return true, nil
 }
 
 // PendingTurns returns the ids of up to limit sessions that need a turn

@@ -16,7 +16,7 @@ var errMissingID = errors.New("missing id: pass a non-empty id")
 // sessionColumns are the columns scanSession reads, in order.
 const sessionColumns = `id, seq, customer_id, mode, variables, metadata, webhook_url,
 	created_at, updated_at, next_offset, trigger_offset, processed_offset,
-	lease_owner, lease_token, lease_expires`
+	lease_owner, lease_token, lease_expires, cancel_requested`
 
 // scanSession reads one row of sessionColumns followed by extra
 // columns, and returns the session's creation sequence number. It leaves
@@ -30,7 +30,7 @@ func scanSession(row pgx.Row, extra ...any) (store.Session, int64, error) {
 	)
 	dest := []any{&s.ID, &seq, &s.CustomerID, &s.Mode, &variables, &metadata, &s.WebhookURL,
 		&s.CreatedAt, &s.UpdatedAt, &s.NextOffset, &s.TriggerOffset, &s.ProcessedOffset,
-		&s.Lease.Owner, &s.Lease.Token, &leaseExpires}
+		&s.Lease.Owner, &s.Lease.Token, &leaseExpires, &s.CancelRequested}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return store.Session{}, 0, err
 	}

@@ -15,7 +15,8 @@ import (
 // ClaimTurn gives owner the session's turn lease for ttl when the session
 // needs a turn and the lease is free or expired, in one UPDATE. The lease
 // gets a new random token, so a claim that lost its lease cannot act on
-// the next one even with the same owner name. The UPDATE waits for a
+// the next one even with the same owner name. The stored CancelRequested
+// is cleared; the claim's Session keeps the value it had. The UPDATE waits for a
 // concurrent append to the same session to commit rather than skipping
 // the session, because a skipped session would wait for the next sweep.
 func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time.Duration) (store.TurnClaim, bool, error) {
@@ -31,12 +32,17 @@ func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time
 	}
 	now := s.clock()
 	lease := store.Lease{Owner: owner, Token: rand.Text(), Expires: now.Add(ttl)}
-	row := s.pool.QueryRow(ctx, `UPDATE sessions SET lease_owner = $2, lease_token = $3, lease_expires = $4
-		WHERE id = $1 AND NOT deleted AND trigger_offset >= processed_offset
+	// The sub-select locks the row and reads cancel_requested before the
+	// UPDATE clears it, so the claim reports the value it found.
+	var cancelRequested bool
+	row := s.pool.QueryRow(ctx, `UPDATE sessions SET lease_owner = $2, lease_token = $3, lease_expires = $4,
+			cancel_requested = false
+		FROM (SELECT id AS locked_id, cancel_requested AS was_requested FROM sessions WHERE id = $1 FOR UPDATE) locked
+		WHERE id = locked.locked_id AND NOT deleted AND trigger_offset >= processed_offset
 			AND (lease_owner = '' OR lease_expires <= $5)
-		RETURNING `+sessionColumns,
+		RETURNING `+sessionColumns+`, locked.was_requested`,
 		sessionID, lease.Owner, lease.Token, lease.Expires, now)
-	sess, _, err := scanSession(row)
+	sess, _, err := scanSession(row, &cancelRequested)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if err := s.sessionExists(ctx, op, sessionID); err != nil {
 			return store.TurnClaim{}, false, err
@@ -51,6 +57,7 @@ func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time
 		return store.TurnClaim{}, false, s.wrap(op, err)
 	}
 	sess.Deliveries = all[sessionID]
+	sess.CancelRequested = cancelRequested
 	return store.TurnClaim{SessionID: sessionID, Lease: lease, Session: sess}, true, nil
 }
 
@@ -82,8 +89,8 @@ func (s *Store) ExtendLease(ctx context.Context, c store.TurnClaim, ttl time.Dur
 }
 
 // completeTurnSQL is appendSQL for CompleteTurn: the UPDATE also checks
-// the lease and the processed offset, raises processed_offset and frees
-// the lease.
+// the lease and the processed offset, raises processed_offset, frees the
+// lease and clears cancel_requested.
 //
 // $1 session id, $2 kinds, $3 turn ids, $4 payloads, $5 now, $6 owner,
 // $7 token, $8 processed, $9 channel, $10 payload.
@@ -91,7 +98,7 @@ const completeTurnSQL = `WITH s AS (
 	UPDATE sessions SET
 		next_offset = next_offset + cardinality($2::text[]),
 		processed_offset = GREATEST(processed_offset, $8),
-		lease_owner = '', lease_token = '', lease_expires = NULL
+		lease_owner = '', lease_token = '', lease_expires = NULL, cancel_requested = false
 	WHERE id = $1 AND NOT deleted AND lease_owner = $6 AND lease_owner <> '' AND lease_token = $7
 		AND lease_expires > $5 AND $8 <= next_offset
 	RETURNING next_offset - cardinality($2::text[]) AS first
@@ -109,8 +116,8 @@ const completeTurnSQL = `WITH s AS (
 )
 SELECT first, (SELECT count(*) FROM n) FROM s`
 
-// CompleteTurn appends events, raises ProcessedOffset to processed and
-// frees the lease in one statement, then wakes the session's waiters (and
+// CompleteTurn appends events, raises ProcessedOffset to processed, frees
+// the lease and clears CancelRequested in one statement, then wakes the session's waiters (and
 // the deliverers when events were added). It returns ErrLeaseLost,
 // changing nothing, when the lease expired or belongs to another claim. A
 // processed offset past the end of the log before this append is
@@ -161,15 +168,16 @@ func (s *Store) completeTurnError(ctx context.Context, op string, c store.TurnCl
 	}
 }
 
-// ReleaseTurn frees the lease when c still owns it, even after expiry, so
-// the session can be claimed at once. A lease that another claim took is
-// left alone and nil is returned.
+// ReleaseTurn frees the lease and clears CancelRequested when c still owns
+// the lease, even after expiry, so the session can be claimed at once. A
+// lease that another claim took is left alone and nil is returned.
 func (s *Store) ReleaseTurn(ctx context.Context, c store.TurnClaim) error {
 	op := fmt.Sprintf("release turn of session %q", c.SessionID)
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET lease_owner = '', lease_token = '', lease_expires = NULL
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions
+		SET lease_owner = '', lease_token = '', lease_expires = NULL, cancel_requested = false
 		WHERE id = $1 AND NOT deleted AND lease_owner = $2 AND lease_owner <> '' AND lease_token = $3`,
 		c.SessionID, c.Lease.Owner, c.Lease.Token)
 	if err != nil {
@@ -179,6 +187,44 @@ func (s *Store) ReleaseTurn(ctx context.Context, c store.TurnClaim) error {
 		return s.sessionExists(ctx, op, c.SessionID)
 	}
 	return nil
+}
+
+// requestCancelSQL sets cancel_requested on a session whose turn lease
+// is held and unexpired, and sends the NOTIFY in the same statement, so
+// other processes are woken exactly when the flag is committed.
+//
+// $1 session id, $2 now, $3 channel, $4 payload.
+const requestCancelSQL = `WITH s AS (
+	UPDATE sessions SET cancel_requested = true
+	WHERE id = $1 AND NOT deleted AND lease_owner <> '' AND lease_expires > $2
+	RETURNING id
+), n AS (
+	SELECT pg_notify($3, $4) FROM s WHERE $4 <> ''
+)
+SELECT (SELECT count(*) FROM n) FROM s`
+
+// RequestCancel sets CancelRequested when the turn lease is held and
+// unexpired, and wakes the session's waiters in this process and, through
+// NOTIFY, in every other process. It reports whether it set the flag.
+func (s *Store) RequestCancel(ctx context.Context, sessionID string) (bool, error) {
+	op := fmt.Sprintf("request cancel of session %q", sessionID)
+	if err := s.check(ctx); err != nil {
+		return false, fmt.Errorf("%s: %w", op, err)
+	}
+	topics := []string{sessionID}
+	var notified int64
+	err := s.pool.QueryRow(ctx, requestCancelSQL, sessionID, s.clock(), s.channel, s.payload(topics)).Scan(&notified)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if err := s.sessionExists(ctx, op, sessionID); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, s.wrap(op, err)
+	}
+	s.wakeLocal(topics)
+	return true, nil
 }
 
 // PendingTurns returns the ids of up to limit sessions that need a turn

@@ -19,7 +19,7 @@ type querier interface {
 
 const sessionColumns = `seq, id, customer_id, mode, variables, metadata, webhook_url,
 	created_at, updated_at, next_offset, trigger_offset, processed_offset,
-	lease_owner, lease_token, lease_expires`
+	lease_owner, lease_token, lease_expires, cancel_requested`
 
 // sessionRow is a session and its row's seq, which keys its events and
 // deliveries.
@@ -37,6 +37,7 @@ func scanSession(r rowScanner) (sessionRow, error) {
 		&s.WebhookURL, timeColumn{&s.CreatedAt}, timeColumn{&s.UpdatedAt},
 		&s.NextOffset, &s.TriggerOffset, &s.ProcessedOffset}
 	dest = append(dest, leaseColumns(&s.Lease)...)
+	dest = append(dest, &s.CancelRequested)
 	err := r.Scan(dest...)
 	return row, err
 }
@@ -117,6 +118,7 @@ func (s *Store) CreateSession(ctx context.Context, in store.Session, initial []s
 		row.s.TriggerOffset = -1
 		row.s.ProcessedOffset = 0
 		row.s.Lease = store.Lease{}
+		row.s.CancelRequested = false
 		row.s.Deliveries = nil
 		err = tx.QueryRowContext(ctx, `INSERT INTO sessions (id, customer_id, mode, variables, metadata, webhook_url,
 				created_at, updated_at, next_offset, trigger_offset, processed_offset)

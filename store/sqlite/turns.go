@@ -13,7 +13,8 @@ import (
 // ClaimTurn gives owner the session's turn lease for ttl when the session
 // needs a turn and the lease is free or expired. The lease gets a new
 // random token, so a claim that lost its lease cannot act on the next one
-// even with the same owner name.
+// even with the same owner name. The stored CancelRequested is cleared;
+// the claim's Session keeps the value it had.
 func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time.Duration) (store.TurnClaim, bool, error) {
 	if owner == "" {
 		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q: %w", sessionID, errMissingOwner)
@@ -37,6 +38,11 @@ func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time
 		if err := setTurnLease(ctx, tx, row.seq, lease); err != nil {
 			return err
 		}
+		if row.s.CancelRequested {
+			if err := clearCancel(ctx, tx, row.seq); err != nil {
+				return err
+			}
+		}
 		row.s.Lease = lease
 		claim = store.TurnClaim{SessionID: sessionID, Lease: lease, Session: row.s}
 		ok = true
@@ -46,6 +52,11 @@ func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time
 		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q: %w", sessionID, err)
 	}
 	return claim, ok, nil
+}
+
+func clearCancel(ctx context.Context, tx *sql.Tx, seq int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE sessions SET cancel_requested = 0 WHERE seq = ?`, seq)
+	return err
 }
 
 func setTurnLease(ctx context.Context, tx *sql.Tx, seq int64, l store.Lease) error {
@@ -78,8 +89,9 @@ func (s *Store) ExtendLease(ctx context.Context, c store.TurnClaim, ttl time.Dur
 	return nil
 }
 
-// CompleteTurn appends events, raises ProcessedOffset to processed and
-// frees the lease in one transaction, then wakes the session's waiters.
+// CompleteTurn appends events, raises ProcessedOffset to processed, frees
+// the lease and clears CancelRequested in one transaction, then wakes the
+// session's waiters.
 // It returns ErrLeaseLost, changing nothing, when the lease expired or
 // belongs to another claim. A processed offset past the end of the log
 // before this append is rejected, because no trigger can be there.
@@ -102,7 +114,8 @@ func (s *Store) CompleteTurn(ctx context.Context, c store.TurnClaim, events []st
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE sessions SET processed_offset = max(processed_offset, ?),
-			lease_owner = '', lease_token = '', lease_expires = NULL WHERE seq = ?`, processed, row.seq)
+			lease_owner = '', lease_token = '', lease_expires = NULL, cancel_requested = 0 WHERE seq = ?`,
+			processed, row.seq)
 		return err
 	})
 	if err != nil {
@@ -118,9 +131,9 @@ func (s *Store) CompleteTurn(ctx context.Context, c store.TurnClaim, events []st
 	return added, nil
 }
 
-// ReleaseTurn frees the lease when c still owns it, even after expiry, so
-// the session can be claimed at once. A lease that another claim took is
-// left alone and nil is returned.
+// ReleaseTurn frees the lease and clears CancelRequested when c still owns
+// the lease, even after expiry, so the session can be claimed at once. A
+// lease that another claim took is left alone and nil is returned.
 func (s *Store) ReleaseTurn(ctx context.Context, c store.TurnClaim) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		row, err := loadSession(ctx, tx, c.SessionID)
@@ -130,12 +143,43 @@ func (s *Store) ReleaseTurn(ctx context.Context, c store.TurnClaim) error {
 		if !ownsLease(row.s.Lease, c.Lease) {
 			return nil
 		}
-		return setTurnLease(ctx, tx, row.seq, store.Lease{})
+		if err := setTurnLease(ctx, tx, row.seq, store.Lease{}); err != nil {
+			return err
+		}
+		return clearCancel(ctx, tx, row.seq)
 	})
 	if err != nil {
 		return fmt.Errorf("release turn of session %q: %w", c.SessionID, err)
 	}
 	return nil
+}
+
+// RequestCancel sets CancelRequested and wakes the session's waiters when
+// the turn lease is held and unexpired, and reports whether it did. The
+// notifier is in-process, which is enough because one process at a time
+// opens an SQLite store.
+func (s *Store) RequestCancel(ctx context.Context, sessionID string) (bool, error) {
+	now := s.clock()
+	requested := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		row, err := loadSession(ctx, tx, sessionID)
+		if err != nil {
+			return err
+		}
+		if !row.s.Lease.Held(now) {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET cancel_requested = 1 WHERE seq = ?`, row.seq)
+		requested = err == nil
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("request cancel of session %q: %w", sessionID, err)
+	}
+	if requested {
+		s.notifier.Notify(sessionID)
+	}
+	return requested, nil
 }
 
 // PendingTurns returns the ids of up to limit sessions that need a turn

@@ -1,0 +1,3 @@
+-- A request to cancel the running turn, for the lease holder to act on.
+-- See store.Turns.RequestCancel.
+ALTER TABLE sessions ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false;
