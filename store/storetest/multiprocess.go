@@ -49,6 +49,9 @@ const (
 	// taskClaimRuns claims runs as Owner until none is left and reports
 	// their ids.
 	taskClaimRuns = "claim-runs"
+	// taskRequestCancel requests the cancel of Session's turn and reports
+	// whether the store took the request.
+	taskRequestCancel = "request-cancel"
 )
 
 // childTask is the work a child process performs.
@@ -62,10 +65,11 @@ type childTask struct {
 }
 
 // childResult is the child's report after its task: the offsets it
-// appended or the runs it claimed.
+// appended, the runs it claimed or the result of its cancel request.
 type childResult struct {
-	Offsets []int64  `json:"offsets,omitempty"`
-	RunIDs  []string `json:"run_ids,omitempty"`
+	Offsets         []int64  `json:"offsets,omitempty"`
+	RunIDs          []string `json:"run_ids,omitempty"`
+	CancelRequested bool     `json:"cancel_requested,omitempty"`
 }
 
 func (h *harness) multiProcessChecks() []check {
@@ -76,6 +80,7 @@ func (h *harness) multiProcessChecks() []check {
 		{"Appends", h.testMultiProcessAppends},
 		{"ClaimRuns", h.testMultiProcessClaimRuns},
 		{"Notifier", h.testMultiProcessNotifier},
+		{"RequestCancel", h.testMultiProcessRequestCancel},
 	}
 }
 
@@ -353,8 +358,10 @@ func performChild(opts Options, encoded string, stdin io.Reader, stdout io.Write
 		res.Offsets, err = childAppend(s, task)
 	case taskClaimRuns:
 		res.RunIDs, err = childClaimRuns(s, task)
+	case taskRequestCancel:
+		res.CancelRequested, err = childRequestCancel(s, task)
 	default:
-		err = fmt.Errorf("unknown task %q: want %s or %s", task.Op, taskAppend, taskClaimRuns)
+		err = fmt.Errorf("unknown task %q: want %s, %s or %s", task.Op, taskAppend, taskClaimRuns, taskRequestCancel)
 	}
 	if err != nil {
 		return err

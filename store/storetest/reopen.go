@@ -20,6 +20,7 @@ func (h *harness) reopenChecks() []check {
 		{"Sessions", h.testReopenSessions},
 		{"Runs", h.testReopenRuns},
 		{"TurnLease", h.testReopenTurnLease},
+		{"CancelRequested", h.testReopenCancelRequested},
 		{"RunLease", h.testReopenRunLease},
 		{"DeliveryLease", h.testReopenDeliveryLease},
 		{"Offsets", h.testReopenOffsets},

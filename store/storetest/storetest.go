@@ -31,7 +31,11 @@
 //     number spelling kept), payload copies, and gapless offsets under
 //     appends from 16 goroutines at once.
 //   - Turns: claim conditions, one winner among concurrent claims, expiry
-//     and extension, CompleteTurn, lost leases, release and PendingTurns.
+//     and extension, CompleteTurn, lost leases, release, PendingTurns, and
+//     RequestCancel: taken only on a held, unexpired lease, waking the
+//     session's waiters, cleared by CompleteTurn, ReleaseTurn and
+//     ClaimTurn, and reported to the claim that takes over an expired
+//     lease.
 //   - Runs: creation defaults, idempotency keys (also under concurrent
 //     CreateRun with one key), claim order and fields, each run claimed
 //     once by concurrent workers, expiry, interrupted runs, cancel,
@@ -60,8 +64,8 @@
 // byte), processed offsets, delivery cursors and states, runs with their
 // status, attempts, leases and callback state, idempotency keys and
 // reserved ids survive; that a lease held before the reopen is still
-// held, by the same claim, and expires with the clock; and that offsets
-// continue gapless.
+// held, by the same claim, and expires with the clock; that a requested
+// cancel is kept; and that offsets continue gapless.
 //
 // A store that replicas share sets [Options.MultiProcess]. The suite then
 // starts the test binary again (os.Args[0], with -test.run naming the
@@ -70,8 +74,8 @@
 // opens the store with [MultiProcess.Open], performs the task and exits
 // the process instead of running subtests. The MultiProcess area checks
 // that offsets stay unique and gapless when both processes append at
-// once, that no run is claimed by both processes, and that an append in
-// the child wakes a waiter in the parent. The child reads the real clock,
+// once, that no run is claimed by both processes, and that an append or
+// a RequestCancel in the child wakes a waiter in the parent. The child reads the real clock,
 // so these checks take leases for ten years, which no clock difference
 // between the processes expires.
 package storetest

@@ -25,6 +25,10 @@ func (h *harness) turnChecks() []check {
 		{"LostLease", h.testCompleteTurnLostLease},
 		{"Release", h.testReleaseTurn},
 		{"Pending", h.testPendingTurns},
+		{"RequestCancelNoLease", h.testRequestCancelNoLease},
+		{"RequestCancelHeld", h.testRequestCancelHeld},
+		{"RequestCancelRelease", h.testRequestCancelRelease},
+		{"RequestCancelExpired", h.testRequestCancelExpired},
 	}
 }
 
