@@ -3,12 +3,12 @@ package routine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/tmc/langchaingo/llms"
 
+	"github.com/agentry/agentry/internal/jsonreply"
 	"github.com/agentry/agentry/llm"
 	"github.com/agentry/agentry/manifest"
 )
@@ -75,56 +75,8 @@ func (x *Executor) askJSON(ctx context.Context, msgs []llms.MessageContent, s *s
 		label, x.maxIterations(), formatViolations(problems))
 }
 
-// extractJSON finds the JSON value in a model's reply: the whole reply,
-// the content of a ``` code fence, or else the first object or array in
-// the text. It returns the value's text and the value decoded with
-// UseNumber.
+// extractJSON finds the JSON value in a model's reply; see
+// [jsonreply.Extract].
 func extractJSON(text string) (json.RawMessage, any, error) {
-	t := strings.TrimSpace(text)
-	if t == "" {
-		return nil, nil, errors.New("the reply is empty")
-	}
-	if v, err := decodeJSON([]byte(t)); err == nil {
-		return json.RawMessage(t), v, nil
-	}
-	if fenced, ok := fenceContent(t); ok {
-		if v, err := decodeJSON([]byte(fenced)); err == nil {
-			return json.RawMessage(fenced), v, nil
-		}
-		t = fenced
-	}
-	start := strings.IndexAny(t, "{[")
-	if start < 0 {
-		return nil, nil, errors.New("no JSON object or array found")
-	}
-	dec := json.NewDecoder(strings.NewReader(t[start:]))
-	dec.UseNumber()
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return nil, nil, err
-	}
-	v, err := decodeJSON(raw)
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, v, nil
-}
-
-// fenceContent returns the text inside the first ``` code fence of t,
-// without the fence's language tag.
-func fenceContent(t string) (string, bool) {
-	_, after, ok := strings.Cut(t, "```")
-	if !ok {
-		return "", false
-	}
-	// The rest of the opening line is the language tag, such as "json".
-	nl := strings.IndexByte(after, '\n')
-	if nl < 0 {
-		return "", false
-	}
-	body, _, ok := strings.Cut(after[nl+1:], "```")
-	if !ok {
-		return "", false
-	}
-	return strings.TrimSpace(body), true
+	return jsonreply.Extract(text)
 }

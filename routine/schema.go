@@ -13,6 +13,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
+	"github.com/agentry/agentry/internal/jsonreply"
 	"github.com/agentry/agentry/internal/strictjson"
 )
 
@@ -60,28 +61,10 @@ func compileSchema(name string, raw json.RawMessage) (*schema, error) {
 	return &schema{raw: raw, compiled: compiled}, nil
 }
 
-// decodeJSON decodes exactly one JSON value with UseNumber, so numbers
-// keep every digit (9007199254740993 stays exact) and an integer written
-// as 1.0 or 1e2 still validates as "integer". A key written twice in one
-// object is an error: the decoded value would keep the last one while the
-// raw text holds both.
+// decodeJSON decodes exactly one JSON value; see [jsonreply.Decode]: it
+// keeps every digit of numbers and rejects a key written twice.
 func decodeJSON(raw []byte) (any, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, errors.New("the value is empty")
-	}
-	if err := strictjson.Check(raw); err != nil {
-		if errors.Is(err, strictjson.ErrTrailingData) {
-			return nil, errors.New("unexpected data after the JSON value")
-		}
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return jsonreply.Decode(raw)
 }
 
 // validate decodes raw and checks it, returning every violation, or nil
