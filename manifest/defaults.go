@@ -118,6 +118,11 @@ func (m *Manifest) ApplyDefaults() {
 			c.Variables[i].Scope = ScopeSession
 		}
 	}
+	for i := range c.Policies {
+		if c.Policies[i].Criticality == "" {
+			c.Policies[i].Criticality = CriticalityMedium
+		}
+	}
 	for i := range c.Routines {
 		a := c.Routines[i].Autonomous
 		if a == nil {

@@ -120,6 +120,7 @@ func Parse(data []byte, opts ...Option) (*Manifest, error) {
 		sp.Text = sem.promptText
 	}
 	recordRoutineSources(m, t)
+	recordPolicySources(m, t)
 	rt := &m.AgentConfig.Runtime
 	rt.LogLevel = logLevels[strings.ToLower(rt.LogLevel)]
 	m.ApplyDefaults()

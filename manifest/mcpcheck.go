@@ -218,11 +218,26 @@ func (c *checker) mcpTimeout(ptr string, v any) {
 	}
 }
 
-// mcpToolRefs reports routine tool references into an MCP server whose
-// tools allow-list does not name the tool. References into other
-// namespaces are left to the server, which knows the native tools and
-// what each MCP server offers.
+// mcpToolRefs reports routine and policy tool references into an MCP
+// server whose tools allow-list does not name the tool. References into
+// other namespaces are left to the server, which knows the native tools
+// and what each MCP server offers.
 func (c *checker) mcpToolRefs(allowLists map[string]mcpAllowList) {
+	check := func(refPtr string, item any) {
+		ref, _ := item.(string)
+		ns, name, found := strings.Cut(ref, ":")
+		allow, isMCP := allowLists[ns]
+		if !found || !isMCP || allow.names[name] {
+			return
+		}
+		listed := make([]string, 0, len(allow.names))
+		for t := range allow.names {
+			listed = append(listed, t)
+		}
+		sort.Strings(listed)
+		c.report(refPtr, "MCP server %q allows only the tools %s (%s); add %q there or use an allowed tool",
+			ns, strings.Join(listed, ", "), c.where(allow.ptr), name)
+	}
 	v, ptr, _ := c.t.lookup("agent_config", "context", "routines")
 	routines, _ := v.([]any)
 	for i, r := range routines {
@@ -232,21 +247,17 @@ func (c *checker) mcpToolRefs(allowLists map[string]mcpAllowList) {
 			node, _ := n.(map[string]any)
 			tools, _ := node["tools"].([]any)
 			for k, item := range tools {
-				ref, _ := item.(string)
-				ns, name, found := strings.Cut(ref, ":")
-				allow, isMCP := allowLists[ns]
-				if !found || !isMCP || allow.names[name] {
-					continue
-				}
-				refPtr := ptr + "/" + strconv.Itoa(i) + "/nodes/" + strconv.Itoa(j) + "/tools/" + strconv.Itoa(k)
-				listed := make([]string, 0, len(allow.names))
-				for t := range allow.names {
-					listed = append(listed, t)
-				}
-				sort.Strings(listed)
-				c.report(refPtr, "MCP server %q allows only the tools %s (%s); add %q there or use an allowed tool",
-					ns, strings.Join(listed, ", "), c.where(allow.ptr), name)
+				check(ptr+"/"+strconv.Itoa(i)+"/nodes/"+strconv.Itoa(j)+"/tools/"+strconv.Itoa(k), item)
 			}
+		}
+	}
+	v, ptr, _ = c.t.lookup("agent_config", "context", "policies")
+	policies, _ := v.([]any)
+	for i, p := range policies {
+		policy, _ := p.(map[string]any)
+		tools, _ := policy["tools"].([]any)
+		for k, item := range tools {
+			check(ptr+"/"+strconv.Itoa(i)+"/tools/"+strconv.Itoa(k), item)
 		}
 	}
 }

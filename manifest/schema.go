@@ -43,34 +43,38 @@ var schemaJSON = sync.OnceValue(func() []byte {
 	return b
 })
 
-// JSONSchemaExtend lets each context.routines entry of the generated
-// schema be the path of a routine file as well as a routine.
+// JSONSchemaExtend lets each context.routines and context.policies entry
+// of the generated schema be the path of a file as well as the value.
 func (Context) JSONSchemaExtend(s *jsonschema.Schema) {
-	p, ok := s.Properties.Get("routines")
-	if !ok || p.Items == nil {
-		return
+	for key, what := range map[string]string{"routines": "routine", "policies": "policy"} {
+		p, ok := s.Properties.Get(key)
+		if !ok || p.Items == nil {
+			continue
+		}
+		p.Items = &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
+			{Type: "string", Description: "path of a YAML file that holds one " + what + ", relative to the manifest"},
+			p.Items,
+		}}
 	}
-	p.Items = &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
-		{Type: "string", Description: "path of a YAML file that holds one routine, relative to the manifest"},
-		p.Items,
-	}}
 }
 
 // schemaTree is the schema that [Load] validates against, decoded into
 // generic JSON values, used to find the sub-schema behind a validation
-// error or a YAML path. It narrows the routine entries of the generated
-// schema to routine objects, because routine files are read before
-// validation. A string left in the list is a file that failed to load.
+// error or a YAML path. It narrows the routine and policy entries of the
+// generated schema to objects, because their files are read before
+// validation. A string left in a list is a file that failed to load.
 var schemaTree = sync.OnceValue(func() map[string]any {
 	var tree map[string]any
 	if err := json.Unmarshal(schemaJSON(), &tree); err != nil {
 		panic(fmt.Sprintf("manifest: decode generated schema: %v", err))
 	}
-	routines, _ := schemaAtIn(tree, "/$defs/Context/properties/routines").(map[string]any)
-	if routines == nil {
-		panic("manifest: generated schema has no context.routines")
+	for key, def := range map[string]string{"routines": "Routine", "policies": "Policy"} {
+		list, _ := schemaAtIn(tree, "/$defs/Context/properties/"+key).(map[string]any)
+		if list == nil {
+			panic("manifest: generated schema has no context." + key)
+		}
+		list["items"] = map[string]any{"$ref": "#/$defs/" + def}
 	}
-	routines["items"] = map[string]any{"$ref": "#/$defs/Routine"}
 	return tree
 })
 

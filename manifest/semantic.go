@@ -57,6 +57,8 @@ func checkSemantics(t *tree, dir string, p *problems) semantics {
 	c.systemPrompt()
 	c.variables()
 	c.routines()
+	c.glossary()
+	c.relationships(c.policies())
 	c.webhooks()
 	c.mcps()
 	c.search()

@@ -39,8 +39,8 @@ func (r ToolRef) Violation(format string, args ...any) Violation {
 	return Violation{File: r.File, Path: r.Path, Line: r.Line, Message: fmt.Sprintf(format, args...)}
 }
 
-// ToolReferences lists the tool references of every routine node, in
-// manifest order, except those in [BuiltinNamespace], which loading has
+// ToolReferences lists the tool references of every routine node and
+// then of every policy, in manifest order, except those in [BuiltinNamespace], which loading has
 // already checked. Loading checks their "namespace:name" form and, for
 // an MCP server with a tools allow-list, that the list names the tool.
 // The tools of MCP servers and native tools are known only when the
@@ -68,7 +68,7 @@ func (m *Manifest) ToolReferences() []ToolRef {
 			}
 		}
 	}
-	return out
+	return append(out, m.policyToolReferences()...)
 }
 
 // recordRoutineSources copies what decoding loses from t into the

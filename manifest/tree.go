@@ -54,6 +54,8 @@ type tree struct {
 	// routineFiles maps the index of each context.routines entry read
 	// from a file to the file's name as written.
 	routineFiles map[int]string
+	// policyFiles does the same for context.policies.
+	policyFiles map[int]string
 }
 
 func (t *tree) path(ptr string) string { return t.locs[ptr].path }
@@ -126,7 +128,8 @@ func addYAMLError(p *problems, path string, err error) {
 }
 
 // parseTree parses data as one YAML document and converts it, expanding
-// variables in string values and reading the routine files it names
+// variables in string values and reading the routine and policy files it
+// names
 // relative to dir. It returns nil when the document cannot be converted at
 // all; p then holds the reason.
 func parseTree(data []byte, dir string, env func(string) (string, bool), p *problems) *tree {
@@ -139,6 +142,9 @@ func parseTree(data []byte, dir string, env func(string) (string, bool), p *prob
 	t := &tree{root: root, locs: c.locs, expanded: c.expanded}
 	if !c.overflow {
 		t.routineFiles = c.spliceRoutines(root, dir)
+	}
+	if !c.overflow {
+		t.policyFiles = c.splicePolicies(root, dir)
 	}
 	if c.overflow {
 		return nil

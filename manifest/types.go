@@ -166,7 +166,7 @@ type Provider struct {
 }
 
 // Context is the `agent_config.context` block: the agent's prompt,
-// language, greeting, variables and routines.
+// language, greeting, variables, glossary, policies and routines.
 type Context struct {
 	// SystemPrompt is the base instruction, inline or from a file.
 	SystemPrompt *SystemPrompt `json:"system_prompt,omitempty"`
@@ -180,6 +180,19 @@ type Context struct {
 	// Routines are written inline or as paths of YAML files relative to
 	// the manifest; after loading, every entry holds the routine itself.
 	Routines []Routine `json:"routines,omitempty"`
+	// Glossary lists terms that are explained to the model in turns whose
+	// conversation mentions them.
+	Glossary []Term `json:"glossary,omitempty"`
+	// Policies are written inline or as paths of YAML files relative to
+	// the manifest; after loading, every entry holds the policy itself.
+	Policies []Policy `json:"policies,omitempty"`
+	// Relationships order and link policies.
+	Relationships Relationships `json:"relationships,omitempty"`
+	// Handoff offers the built-in:handoff tool, which hands the session to
+	// a human, in every round under runtime.tool_access open. Under
+	// guided, and in either mode for a matched policy that lists it, a
+	// policy's tools decide.
+	Handoff bool `json:"handoff,omitempty"`
 }
 
 // SystemPrompt is inline text or a file relative to the manifest; exactly
