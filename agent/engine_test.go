@@ -12,10 +12,17 @@ import (
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/store/memory"
+	"github.com/agentry/agentry/tool"
 )
 
 // newTestEngine returns an engine over st whose chat model follows script.
 func newTestEngine(t *testing.T, st store.Store, owner, script string) *Engine {
+	t.Helper()
+	return newToolEngine(t, st, owner, script, nil)
+}
+
+// newToolEngine is newTestEngine with tools offered to the chat model.
+func newToolEngine(t *testing.T, st store.Store, owner, script string, tools *tool.Registry) *Engine {
 	t.Helper()
 	sc, err := scripted.ParseScript([]byte(script))
 	if err != nil {
@@ -31,6 +38,7 @@ func newTestEngine(t *testing.T, st store.Store, owner, script string) *Engine {
 		Manifest:      m,
 		Store:         st,
 		Chat:          model,
+		Tools:         tools,
 		Owner:         owner,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		LeaseTTL:      time.Second,

@@ -121,8 +121,11 @@ func (e *Engine) UpdateSession(ctx context.Context, sessionID string, p store.Se
 }
 
 // Cancel cancels the session's pending or running turn, which then ends
-// with status cancelled and status ready. It reports whether there was a
-// turn to cancel.
+// with status cancelled and status ready. It tries, in order, the turn
+// running in this process, a pending turn that no process has claimed
+// (closed here at once), and a turn running in another process sharing
+// the store (asked to stop through [store.Turns.RequestCancel]). It
+// reports whether one of them took the cancel.
 func (e *Engine) Cancel(ctx context.Context, sessionID string) (bool, error) {
 	if _, err := e.store.GetSession(ctx, sessionID); err != nil {
 		return false, err
@@ -130,25 +133,42 @@ func (e *Engine) Cancel(ctx context.Context, sessionID string) (bool, error) {
 	if e.cancelLocal(sessionID) {
 		return true, nil
 	}
-	// Not running here: take the pending turn and close it. A turn running
-	// in another process holds the lease, so the claim fails and that turn
-	// goes on.
-	// NOTE: cancelling a turn that runs in another process needs a signal
-	// through the Notifier; until then it returns false.
 	claim, ok, err := e.store.ClaimTurn(ctx, sessionID, e.cfg.Owner, e.cfg.LeaseTTL)
-	if err != nil || !ok {
+	if err != nil {
 		return false, err
 	}
+	if ok {
+		if err := e.closeCancelled(ctx, claim); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	// Another lease holder runs the turn: another process, or this one
+	// before its runner recorded the turn's cancel func. The holder reads
+	// the request on its next wake-up or session read.
+	requested, err := e.store.RequestCancel(ctx, sessionID)
+	if err != nil {
+		return false, fmt.Errorf("requesting cancel of the running turn: %w", err)
+	}
+	if requested {
+		e.log.Info("cancel requested from the turn's lease holder", "session_id", sessionID)
+	}
+	return requested, nil
+}
+
+// closeCancelled ends a claimed turn that never started with status
+// cancelled and status ready, and marks its messages processed.
+func (e *Engine) closeCancelled(ctx context.Context, claim store.TurnClaim) error {
 	turnID := ids.New("trn_")
-	_, err = e.store.CompleteTurn(ctx, claim, []store.NewEvent{
+	_, err := e.store.CompleteTurn(ctx, claim, []store.NewEvent{
 		statusEvent(turnID, StatusCancelled, nil),
 		statusEvent(turnID, StatusReady, nil),
 	}, claim.Session.TriggerOffset+1)
 	if err != nil {
-		return false, fmt.Errorf("closing cancelled turn: %w", err)
+		return fmt.Errorf("closing cancelled turn: %w", err)
 	}
-	e.log.Info("pending turn cancelled", "session_id", sessionID, "turn_id", turnID)
-	return true, nil
+	e.log.Info("pending turn cancelled", "session_id", claim.SessionID, "turn_id", turnID)
+	return nil
 }
 
 // ToolEvent is external context injected into a session as the result of

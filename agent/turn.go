@@ -65,6 +65,16 @@ func (e *Engine) runTurn(claim store.TurnClaim) {
 	wake, unsubscribe := e.store.Notifier().Subscribe(sid)
 	defer unsubscribe()
 
+	if claim.Session.CancelRequested {
+		// The previous holder died after a cancel was requested.
+		e.complete(claim, []store.NewEvent{
+			statusEvent(turnID, StatusCancelled, nil),
+			statusEvent(turnID, StatusReady, nil),
+		}, claim.Session.TriggerOffset+1, log)
+		outcome = TurnCancelled
+		log.Info("turn cancelled: the cancel was requested before this claim")
+		return
+	}
 	if claim.Session.Mode == store.ModeManual {
 		// A human handles this session, so the pending messages are theirs.
 		e.complete(claim, nil, claim.Session.TriggerOffset+1, log)
@@ -105,7 +115,9 @@ func (i *interruption) Error() string { return errInterrupted.Error() }
 // attempt generates one reply for the messages up to target. Under the
 // interrupt mode it watches for newer customer messages and returns an
 // *interruption when one arrives before the reply is ready. When the
-// session is switched to manual mode meanwhile, it returns errHandedOff.
+// session is switched to manual mode meanwhile, it returns errHandedOff,
+// and when a cancel is requested through the store (by another process,
+// see [store.Turns.RequestCancel]), errCancelled.
 func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, wake <-chan struct{}) (answer, error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -133,6 +145,11 @@ func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, 
 			if err != nil {
 				continue
 			}
+			if s.CancelRequested {
+				cancel(errCancelled)
+				<-done
+				return answer{}, errCancelled
+			}
 			if s.Mode == store.ModeManual {
 				// A human took over: the agent stays silent.
 				cancel(errHandedOff)
@@ -150,11 +167,17 @@ func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, 
 }
 
 // generate assembles the prompt from the session's state and history up to
-// target and calls the chat lane for the reply.
+// target and calls the chat lane for the reply. It returns errCancelled
+// when the session read shows a requested cancel: the turn subscribed to
+// the session's topic before this read, so a request made after the read
+// wakes attempt instead.
 func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64) (answer, error) {
 	sess, err := e.store.GetSession(ctx, sid)
 	if err != nil {
 		return answer{}, fmt.Errorf("reading session: %w", err)
+	}
+	if sess.CancelRequested {
+		return answer{}, errCancelled
 	}
 	var customer *store.Customer
 	if sess.CustomerID != "" {
@@ -267,7 +290,7 @@ func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID strin
 	case errors.Is(cause, errLeaseLost):
 		log.Warn("turn abandoned: lease lost to another worker")
 		return TurnLeaseLost
-	case errors.Is(cause, errCancelled):
+	case errors.Is(cause, errCancelled) || errors.Is(err, errCancelled):
 		events = []store.NewEvent{statusEvent(turnID, StatusCancelled, nil)}
 		outcome = TurnCancelled
 		log.Info("turn cancelled")

@@ -239,13 +239,13 @@ type Turns interface {
 	// ReleaseTurn gives the lease up without completing the turn, so the
 	// session is claimed again. Releasing a lost lease is not an error.
 	ReleaseTurn(ctx context.Context, c TurnClaim) error
-	// RequestCancel asks the holder of the session's turn lease, in this
-	// process or another, to cancel the turn. When the lease is held and
-	// unexpired at the store's clock, it sets CancelRequested, wakes the
-	// session's waiters through the Notifier (in every process that shares
-	// the store) and returns true. Otherwise it changes nothing and returns
-	// false. CompleteTurn, ReleaseTurn and ClaimTurn clear the flag. It
-	// returns ErrNotFound for an unknown or deleted session.
+	// RequestCancel records a request to cancel the session's running turn
+	// for the lease holder, in this process or another. When the lease is
+	// held and unexpired at the store's clock, it sets CancelRequested,
+	// wakes the session's waiters through the Notifier (in every process
+	// that shares the store) and returns true. Otherwise it changes nothing
+	// and returns false. CompleteTurn, ReleaseTurn and ClaimTurn clear the
+	// flag. It returns ErrNotFound for an unknown or deleted session.
 	RequestCancel(ctx context.Context, sessionID string) (bool, error)
 	// PendingTurns lists up to limit sessions that need a turn and whose
 	// lease is free or expired at now: work a sweep should claim.
