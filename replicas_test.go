@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -289,4 +290,161 @@ func TestReplicaKilledMidWork(t *testing.T) {
 		return false
 	})
 	checkEventDelivery(t, hooks, sess.ID, allEvents(t, cb, sess.ID), heldEvent.Offset)
+}
+
+// isStatus returns a waitEvent matcher for a status event of the given
+// value.
+func isStatus(status string) func(wire.Event) bool {
+	return func(ev wire.Event) bool { return ev.Kind == wire.KindStatus && ev.Status == status }
+}
+
+// firstTurn returns the events of the turn whose status acknowledged
+// comes first in events, and that turn's id.
+func firstTurn(t *testing.T, events []wire.Event) (string, []wire.Event) {
+	t.Helper()
+	turnID := ""
+	for _, ev := range events {
+		if ev.Kind == wire.KindStatus && ev.Status == wire.StatusAcknowledged {
+			turnID = ev.TurnID
+			break
+		}
+	}
+	if turnID == "" {
+		t.Fatalf("no status acknowledged in %s", describeEvents(events))
+	}
+	var out []wire.Event
+	for _, ev := range events {
+		if ev.TurnID == turnID {
+			out = append(out, ev)
+		}
+	}
+	return turnID, out
+}
+
+// countEvents returns how many events match.
+func countEvents(events []wire.Event, match func(wire.Event) bool) int {
+	n := 0
+	for _, ev := range events {
+		if match(ev) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestCancelTurnOnOtherReplica(t *testing.T) {
+	vars := postgresVars(t, "slow.yaml")
+	manifest := testdataPath(t, "postgres.yaml")
+	a := startAgentry(t, "A", manifest, vars)
+	ca := a.client(15 * time.Second)
+	ctx := context.Background()
+
+	sess, err := ca.OpenSession(ctx, wire.CreateSessionRequest{ID: "cancel-1"})
+	if err != nil {
+		t.Fatalf("opening a session on A: %v", err)
+	}
+	msg, err := ca.PostMessage(ctx, sess.ID, "SLOW question")
+	if err != nil {
+		t.Fatalf("posting a message on A: %v", err)
+	}
+	waitEvent(t, ca, sess.ID, msg.Offset+1, 10*time.Second, "status typing on A", isStatus(wire.StatusTyping))
+
+	// B starts after A has claimed the turn, so A holds the turn's lease
+	// and B can only reach the turn through the store.
+	b := startAgentry(t, "B", manifest, vars)
+	cb := b.client(15 * time.Second)
+	cancelled, err := cb.CancelTurn(ctx, sess.ID)
+	if err != nil {
+		t.Fatalf("cancelling on B the turn that A runs: %v", err)
+	}
+	if !cancelled {
+		t.Fatalf(`cancel on B = {"cancelled": false}, want true: A runs the turn`)
+	}
+
+	waitEvent(t, ca, sess.ID, msg.Offset+1, wakeDeadline, "status ready on A after the cancel on B", isStatus(wire.StatusReady))
+	events := allEvents(t, cb, sess.ID)
+	checkGapless(t, sess.ID, events)
+	turnID, turn := firstTurn(t, events)
+	if n := len(turn); n < 2 || !isStatus(wire.StatusCancelled)(turn[n-2]) || !isStatus(wire.StatusReady)(turn[n-1]) {
+		t.Errorf("turn %s = %s, want it to end with status cancelled then ready", turnID, describeEvents(turn))
+	}
+	if n := countEvents(events, func(ev wire.Event) bool { return ev.Kind == wire.KindAgentMessage }); n != 0 {
+		t.Errorf("%d agent_message events after the cancel, want none: %s", n, describeEvents(events))
+	}
+	if n := countEvents(events, isStatus(wire.StatusReady)); n != 1 {
+		t.Errorf("%d status ready events, want 1: %s", n, describeEvents(events))
+	}
+	if !strings.Contains(b.stderr.String(), "cancel requested from the turn's lease holder") {
+		t.Errorf("B's log has no cancel request to the lease holder, so B did not reach A's turn through the store")
+	}
+
+	again, err := cb.CancelTurn(ctx, sess.ID)
+	if err != nil {
+		t.Fatalf("second cancel on B: %v", err)
+	}
+	if again {
+		t.Errorf(`second cancel on B = {"cancelled": true}, want false: the turn has ended`)
+	}
+}
+
+func TestInterruptFromOtherReplica(t *testing.T) {
+	// The manifest leaves runtime.double_texting at its default,
+	// interrupt.
+	vars := postgresVars(t, "slow.yaml")
+	manifest := testdataPath(t, "postgres.yaml")
+	a := startAgentry(t, "A", manifest, vars)
+	ca := a.client(15 * time.Second)
+	ctx := context.Background()
+
+	sess, err := ca.OpenSession(ctx, wire.CreateSessionRequest{ID: "interrupt-1"})
+	if err != nil {
+		t.Fatalf("opening a session on A: %v", err)
+	}
+	first, err := ca.PostMessage(ctx, sess.ID, "SLOW first question")
+	if err != nil {
+		t.Fatalf("posting the first message on A: %v", err)
+	}
+	waitEvent(t, ca, sess.ID, first.Offset+1, 10*time.Second, "status typing on A", isStatus(wire.StatusTyping))
+
+	// The second message does not match SLOW, so the restarted model call
+	// replies at once. Without the restart the reply would come after the
+	// first call's 30 s, past the deadline below.
+	b := startAgentry(t, "B", manifest, vars)
+	cb := b.client(15 * time.Second)
+	second, err := cb.PostMessage(ctx, sess.ID, "second thought")
+	if err != nil {
+		t.Fatalf("posting the second message on B: %v", err)
+	}
+	waitTurnDone(t, ca, sess.ID, second.Offset+1, 15*time.Second)
+
+	events := allEvents(t, cb, sess.ID)
+	checkGapless(t, sess.ID, events)
+	turnID, turn := firstTurn(t, events)
+	if n := countEvents(events, isStatus(wire.StatusAcknowledged)); n != 1 {
+		t.Errorf("%d turns started, want 1 restarted turn: %s", n, describeEvents(events))
+	}
+	if n := countEvents(events, isStatus(wire.StatusReady)); n != 1 {
+		t.Errorf("%d status ready events, want 1: %s", n, describeEvents(events))
+	}
+	var replies []string
+	for _, ev := range turn {
+		if ev.Kind == wire.KindAgentMessage {
+			replies = append(replies, ev.Text)
+		}
+	}
+	if len(replies) != 1 || replies[0] != "Reply to: second thought" {
+		t.Errorf("replies of turn %s = %q, want one reply to the second message", turnID, replies)
+	}
+	last := events[len(events)-1]
+	if last.TurnID != turnID || !isStatus(wire.StatusReady)(last) {
+		t.Errorf("last event = %s of turn %q, want status ready of turn %s", describeEvents([]wire.Event{last}), last.TurnID, turnID)
+	}
+
+	got, err := cb.GetSession(ctx, sess.ID)
+	if err != nil {
+		t.Fatalf("reading the session on B: %v", err)
+	}
+	if got.NextOffset != last.Offset+1 {
+		t.Errorf("session next_offset = %d, want %d: no event after the turn's ready", got.NextOffset, last.Offset+1)
+	}
 }
