@@ -29,9 +29,10 @@ type Config struct {
 	Chat llms.Model
 	// Tools are offered to the chat lane per runtime.tool_access. Optional.
 	Tools *tool.Registry
-	// Evaluation is the evaluation lane's model, which rewrites knowledge
-	// base queries. Optional: without it the last customer message is the
-	// query.
+	// Evaluation is the evaluation lane's model, which matches policy
+	// conditions and rewrites knowledge base queries. Optional: without
+	// it the chat lane matches policies and the last customer message is
+	// the query.
 	Evaluation llms.Model
 	// Knowledge is searched before each reply. Optional.
 	Knowledge kb.Retriever

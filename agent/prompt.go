@@ -27,6 +27,9 @@ type promptConfig struct {
 	language      string
 	variables     []manifest.Variable
 	contextWindow int
+	glossary      []glossaryTerm
+	// policies is nil when the manifest declares none.
+	policies *policySet
 }
 
 func newPromptConfig(m *manifest.Manifest) (promptConfig, error) {
@@ -35,6 +38,8 @@ func newPromptConfig(m *manifest.Manifest) (promptConfig, error) {
 		language:      c.Language,
 		variables:     c.Variables,
 		contextWindow: m.AgentConfig.LLMs.ContextWindow,
+		glossary:      newGlossary(c.Glossary),
+		policies:      newPolicySet(m),
 	}
 	if c.SystemPrompt != nil {
 		pc.system = strings.TrimSpace(c.SystemPrompt.Text)
@@ -46,17 +51,20 @@ func newPromptConfig(m *manifest.Manifest) (promptConfig, error) {
 }
 
 // assemble builds the messages of a reply: the system message (prompt,
-// language, variables) and the conversation history, trimmed from the
-// oldest end to fit the context window. Metadata of sessions, customers and
-// messages is never included.
-func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []store.Event, references string) []llms.MessageContent {
+// language, variables, then each of sections that is not empty, such as
+// the glossary and knowledge base references) and the conversation
+// history, trimmed from the oldest end to fit the context window.
+// Metadata of sessions, customers and messages is never included.
+func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []store.Event, sections ...string) []llms.MessageContent {
 	var sys strings.Builder
 	sys.WriteString(pc.system)
 	section(&sys, pc.languageDirective())
 	if vars := pc.variableLines(s, c); vars != "" {
 		section(&sys, "Variables:\n"+vars)
 	}
-	section(&sys, references)
+	for _, text := range sections {
+		section(&sys, text)
+	}
 
 	turns := conversation(history)
 	// Agent messages before the first customer message (the greeting) go
@@ -90,6 +98,33 @@ func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []st
 		keep++
 	}
 	return append([]llms.MessageContent{system}, turns[keep:]...)
+}
+
+// policySection renders the actions of matched policies as rules for the
+// reply, in the order of matched (criticality, then id). It returns ""
+// when no policy matched.
+func policySection(matched []matchedPolicy) string {
+	if len(matched) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("Rules for this reply. Follow each one; they are listed from the most to the least critical:")
+	for _, m := range matched {
+		fmt.Fprintf(&b, "\n- [%s] %s", m.policy.Criticality, strings.TrimSpace(m.policy.Action))
+	}
+	return b.String()
+}
+
+// withSection returns a copy of the system message with text appended as
+// one more section; system itself is unchanged.
+func withSection(system llms.MessageContent, text string) llms.MessageContent {
+	if text == "" {
+		return system
+	}
+	var b strings.Builder
+	b.WriteString(textOf(system))
+	section(&b, text)
+	return llms.TextParts(llms.ChatMessageTypeSystem, b.String())
 }
 
 func section(b *strings.Builder, text string) {

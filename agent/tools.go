@@ -25,14 +25,55 @@ const (
 	ToolErrorTimeout = "timeout"
 )
 
-// offeredTools returns the tools the chat lane is offered in a turn: every
-// registered tool with tool_access open, none with guided until policies
-// and routines name some.
-func (e *Engine) offeredTools() []tool.Tool {
-	if e.cfg.Tools == nil || e.cfg.Manifest.AgentConfig.Runtime.ToolAccess == manifest.ToolAccessGuided {
-		return nil
+// offeredTools returns the tools the chat lane is offered in a round.
+// With tool_access open that is every registered tool, and
+// built-in:handoff when context.handoff is set or a matched policy lists
+// it. With guided it is only the tools that matched policies list, in
+// their order, each once.
+func (e *Engine) offeredTools(matched []matchedPolicy) []tool.Tool {
+	var out []tool.Tool
+	seen := map[string]bool{}
+	add := func(t tool.Tool) {
+		if !seen[t.Name()] {
+			seen[t.Name()] = true
+			out = append(out, t)
+		}
 	}
-	return e.cfg.Tools.List()
+	if e.cfg.Manifest.AgentConfig.Runtime.ToolAccess != manifest.ToolAccessGuided {
+		if e.cfg.Tools != nil {
+			for _, t := range e.cfg.Tools.List() {
+				add(t)
+			}
+		}
+		if e.cfg.Manifest.AgentConfig.Context.Handoff {
+			add(handoffTool())
+		}
+	}
+	for _, m := range matched {
+		for _, name := range m.policy.Tools {
+			if t, ok := e.lookupTool(name); ok {
+				add(t)
+			}
+		}
+	}
+	return out
+}
+
+// lookupTool returns the registered tool, or built-in:handoff, of the
+// given name. Server start-up has checked that every native tool a
+// policy lists is registered; an MCP tool that its server stopped
+// offering is not found.
+func (e *Engine) lookupTool(name string) (tool.Tool, bool) {
+	if name == manifest.HandoffTool {
+		if handoffAvailable(e.cfg.Manifest.AgentConfig.Context) {
+			return handoffTool(), true
+		}
+		return nil, false
+	}
+	if e.cfg.Tools == nil {
+		return nil, false
+	}
+	return e.cfg.Tools.Get(name)
 }
 
 // toolDefinitions describes tools for the model.
@@ -58,14 +99,23 @@ func toolDefinitions(tools []tool.Tool) []llms.Tool {
 // text: each round's tool calls are stored as tool_call events, run
 // concurrently, stored as tool_result events and fed back. The last
 // round offers no tools, so a turn ends with a reply within
-// max_engine_iterations rounds.
-func (e *Engine) respond(ctx context.Context, sid, turnID string, msgs []llms.MessageContent) (string, error) {
-	tools := e.offeredTools()
-	defs := toolDefinitions(tools)
+// max_engine_iterations rounds. matched are the policies that apply to
+// the first round; after a round that ran tools, policies are matched
+// again, since the results may change which conditions hold. A valid
+// call of built-in:handoff ends the turn with errHandedOff once the
+// round's results are stored.
+func (e *Engine) respond(ctx context.Context, sid, turnID string, msgs []llms.MessageContent, matched []matchedPolicy) (string, error) {
+	system := msgs[0]
 	rounds := e.cfg.Manifest.AgentConfig.Runtime.MaxEngineIterations
 	for round := 0; ; round++ {
+		if round > 0 {
+			matched = e.matchPolicies(ctx, sid, turnID, msgs[1:])
+		}
+		// NOTE: assemble trimmed the history without the rules section,
+		// so a long list of rules can exceed the context window estimate.
+		msgs[0] = withSection(system, policySection(matched))
 		var opts []llms.CallOption
-		if len(defs) > 0 && round < rounds {
+		if defs := toolDefinitions(e.offeredTools(matched)); len(defs) > 0 && round < rounds {
 			opts = append(opts, llms.WithTools(defs))
 		}
 		resp, err := e.chat.GenerateContent(ctx, msgs, opts...)
@@ -84,10 +134,27 @@ func (e *Engine) respond(ctx context.Context, sid, turnID string, msgs []llms.Me
 		if err != nil {
 			return "", err
 		}
+		if reason, ok := handoffReason(reply.ToolCalls); ok && e.offered(opts, manifest.HandoffTool) {
+			return "", e.handOff(ctx, sid, turnID, reason)
+		}
 		for i, call := range reply.ToolCalls {
 			msgs = append(msgs, llm.ToolCallMessages(call, results[i])...)
 		}
 	}
+}
+
+// offered reports whether the call options offer the tool named name.
+func (e *Engine) offered(opts []llms.CallOption, name string) bool {
+	var co llms.CallOptions
+	for _, opt := range opts {
+		opt(&co)
+	}
+	for _, t := range co.Tools {
+		if t.Function != nil && t.Function.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // runTools stores the calls, runs them concurrently and stores each
@@ -139,7 +206,7 @@ func (e *Engine) callTool(ctx context.Context, c llms.ToolCall) (p Payload) {
 	ctx, span := e.tel.StartToolCall(ctx, name)
 	defer func() { span.End(toolOutcome(p.Error), nil) }()
 
-	t, ok := e.cfg.Tools.Get(name)
+	t, ok := e.lookupTool(name)
 	if !ok {
 		p.Error = &EventError{Code: ToolErrorUnknown, Message: fmt.Sprintf("no tool is named %q; use one of the offered tools", name)}
 		log.Warn("model called an unknown tool")

@@ -194,14 +194,15 @@ func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64)
 		return answer{}, err
 	}
 	chunks := e.retrieve(ctx, sid, turnID, history)
-	msgs := e.prompt.assemble(sess, customer, history, referenceSection(chunks))
+	msgs := e.prompt.assemble(sess, customer, history, glossarySection(e.prompt.glossary, history), referenceSection(chunks))
+	matched := e.matchPolicies(ctx, sid, turnID, msgs[1:])
 
 	typing := []store.NewEvent{statusEvent(turnID, StatusTyping, nil)}
 	if _, err := e.store.Append(ctx, sid, typing, store.AppendOptions{}); err != nil {
 		return answer{}, fmt.Errorf("appending typing status: %w", err)
 	}
 
-	text, err := e.respond(ctx, sid, turnID, msgs)
+	text, err := e.respond(ctx, sid, turnID, msgs, matched)
 	if err != nil {
 		return answer{}, err
 	}
