@@ -142,7 +142,7 @@ func New(m *manifest.Manifest, opts Options) (*Server, error) {
 		owner = ids.New("proc_")
 	}
 	// The server's parts use the timed store; Store() returns st itself.
-	timed := timedStore{Store: st, metrics: tel.Metrics()}
+	timed := timedStore{inner: st, metrics: tel.Metrics()}
 	parts, err := newRoutineParts(m, timed, chat, evaluation, tools, owner, log, tel)
 	if err != nil {
 		return nil, fmt.Errorf("agentry: %w", err)
