@@ -79,8 +79,6 @@ func (t *Telemetry) StartRoot(ctx context.Context, name string, attrs ...attribu
 // StartPolicyMatch starts the "policy.match" span of one evaluation call
 // that matches a batch of policy conditions, with the ids of the policies
 // in the batch.
-//
-// NOTE: the engine does not match policies yet, so nothing calls this.
 func (t *Telemetry) StartPolicyMatch(ctx context.Context, policyIDs []string) (context.Context, trace.Span) {
 	return t.Start(ctx, "policy.match",
 		attribute.StringSlice("agentry.policy.ids", policyIDs),
