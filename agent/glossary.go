@@ -17,8 +17,8 @@ type glossaryTerm struct {
 
 // newGlossary compiles one pattern per term. A pattern matches the name
 // or a synonym in any case, as whole words: the characters around it
-// must not be letters, digits or '_'. Go's \b knows only ASCII letters,
-// so the pattern spells the boundary out.
+// must not be letters, digits or '_'. Go's \b treats only ASCII letters
+// as word characters, so the pattern spells the boundary out.
 func newGlossary(terms []manifest.Term) []glossaryTerm {
 	out := make([]glossaryTerm, 0, len(terms))
 	for _, t := range terms {

@@ -27,7 +27,7 @@ import (
 const matchAttempts = 2
 
 // toolResultExcerpt is the number of bytes of each tool result that the
-// evaluation lane sees when it judges conditions.
+// evaluation lane receives when it judges conditions.
 const toolResultExcerpt = 2000
 
 // policySet holds the manifest's policies and their relationships,
@@ -92,7 +92,7 @@ type matchedPolicy struct {
 // msgs (the chat transcript without its system message), ordered by
 // criticality, highest first, then by id. The evaluation lane judges the
 // conditions in batches of runtime.policy_batch_size, all batches at
-// once. A batch whose answer stays invalid after one repair counts as no
+// once. A batch whose reply stays invalid after one repair counts as no
 // match and is logged. Entailments then add policies and priorities drop
 // those that a matched policy outranks.
 func (e *Engine) matchPolicies(ctx context.Context, sid, turnID string, msgs []llms.MessageContent) []matchedPolicy {
@@ -169,9 +169,9 @@ func (ps *policySet) resolve(reasons map[string]string) []matchedPolicy {
 }
 
 // matchBatch runs one evaluation call, and one repair call when the
-// answer is invalid, for a batch of policies. It returns the ids of the
+// reply is invalid, for a batch of policies. It returns the ids of the
 // policies whose conditions hold, with the lane's reasons. A failed call
-// or an answer that stays invalid returns nil after logging a warning.
+// or a reply that stays invalid returns nil after logging a warning.
 func (e *Engine) matchBatch(ctx context.Context, log *slog.Logger, batch []manifest.Policy, transcript string) map[string]string {
 	ids := make([]string, len(batch))
 	for i, p := range batch {
@@ -221,7 +221,7 @@ func (e *Engine) matchBatch(ctx context.Context, log *slog.Logger, batch []manif
 		msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeHuman,
 			"Your answer is not valid: "+problems+"\nAnswer again with only the corrected JSON object."))
 	}
-	return fail("policy match answer invalid after a repair", "problems", problems)
+	return fail("policy match reply invalid after a repair", "problems", problems)
 }
 
 // matchRequest lists the conditions of batch and the conversation for

@@ -258,7 +258,7 @@ func TestPolicyMatchInvalidAnswers(t *testing.T) {
 			if got := strings.Contains(sys, "Ask for the order number."); got != tc.match {
 				t.Errorf("rule in system message = %v, want %v:\n%s", got, tc.match, sys)
 			}
-			warned := strings.Contains(logs.String(), "policy match answer invalid after a repair")
+			warned := strings.Contains(logs.String(), "policy match reply invalid after a repair")
 			if wantWarn := tc.calls == 2 && !tc.match; warned != wantWarn {
 				t.Errorf("warning logged = %v, want %v; logs:\n%s", warned, wantWarn, logs)
 			}

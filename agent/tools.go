@@ -100,8 +100,8 @@ func toolDefinitions(tools []tool.Tool) []llms.Tool {
 // concurrently, stored as tool_result events and fed back. The last
 // round offers no tools, so a turn ends with a reply within
 // max_engine_iterations rounds. matched are the policies that apply to
-// the first round; after a round that ran tools, policies are matched
-// again, since the results may change which conditions hold. A valid
+// the first round. After a round that ran tools, policies are matched
+// again, because the results may change which conditions hold. A valid
 // call of built-in:handoff ends the turn with errHandedOff once the
 // round's results are stored.
 func (e *Engine) respond(ctx context.Context, sid, turnID string, msgs []llms.MessageContent, matched []matchedPolicy) (string, error) {
