@@ -110,15 +110,17 @@ type Deliveries interface {
 	// the session's NextOffset, or retrying with NextAttemptAt at or
 	// before now. The lease must be free or expired, and the session
 	// must have a WebhookURL when sink.RequireWebhookURL is set. It
-	// returns ok=false when no session has work for the sink.
+	// returns ok=false when no session has work for the sink, and
+	// ErrInvalidArgument for a sink without a name.
 	ClaimDelivery(ctx context.Context, sink DeliverySink, owner string, now time.Time, ttl time.Duration) (DeliveryClaim, bool, error)
 	// ExtendDeliveryLease moves the claim's expiry to now+ttl. It returns
 	// ErrLeaseLost when the claim no longer holds the lease.
 	ExtendDeliveryLease(ctx context.Context, c DeliveryClaim, ttl time.Duration) error
 	// RecordDelivery stores the outcome of an attempt and returns the
 	// sink's progress. It returns ErrLeaseLost, changing nothing, when
-	// the claim no longer holds the lease, and ErrConflict when
-	// o.Offset is not the stored cursor.
+	// the claim no longer holds the lease, ErrConflict when o.Offset is
+	// not the stored cursor, and ErrInvalidArgument for an outcome that
+	// [DeliveryOutcome.Validate] rejects.
 	RecordDelivery(ctx context.Context, c DeliveryClaim, o DeliveryOutcome) (Delivery, error)
 	// ReleaseDelivery gives the lease up, so the session is claimed again
 	// when it has work. Releasing a lost lease is not an error.

@@ -139,7 +139,9 @@ type CallbackOutcome struct {
 // Runs stores autonomous runs and their callbacks. A run's id and an
 // idempotency key's run never change once created.
 type Runs interface {
-	// CreateRun stores r, which must be RunQueued. When r.IdempotencyKey is
+	// CreateRun stores r, which must be RunQueued with an id and a MaxAttempts
+	// and Timeout that are not negative; otherwise it returns
+	// ErrInvalidArgument (see [CheckNewRun]). When r.IdempotencyKey is
 	// already used for r.RoutineID, it stores nothing and returns the
 	// existing run with created=false; the caller compares InputHash. The
 	// callback state starts as CallbackWaiting when r has a CallbackURL and
@@ -160,7 +162,9 @@ type Runs interface {
 	// CompleteRun ends the run with res, releases the lease and makes its
 	// callback due now (when it has a callback URL), in one step. It
 	// returns ErrLeaseLost, changing nothing, when the claim no longer
-	// holds the run. It wakes the run's waiters (see RunTopic).
+	// holds the run, and ErrInvalidArgument for a result that
+	// [RunResult.Validate] rejects. It wakes the run's waiters (see
+	// RunTopic).
 	CompleteRun(ctx context.Context, c RunClaim, res RunResult) (Run, error)
 	// CancelRun fails a queued or running run with code cancelled, releases
 	// its lease and makes its callback due; an ended run is returned
@@ -171,7 +175,8 @@ type Runs interface {
 	ClaimCallback(ctx context.Context, owner string, now time.Time, ttl time.Duration) (CallbackClaim, bool, error)
 	// RecordCallback stores the outcome of an attempt, counts it and
 	// releases the callback lease. It returns ErrLeaseLost when the claim
-	// no longer holds the callback.
+	// no longer holds the callback, and ErrInvalidArgument for an outcome
+	// that [CallbackOutcome.Validate] rejects.
 	RecordCallback(ctx context.Context, c CallbackClaim, o CallbackOutcome) (Run, error)
 	// RedeliverCallback makes an ended run's callback due now with its
 	// attempts reset. It returns ErrConflict for a run that has not ended

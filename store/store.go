@@ -34,6 +34,11 @@ var (
 // concurrent use by many goroutines and, for durable stores, by several
 // processes sharing the same database. The caller closes the store after
 // the server has shut down.
+//
+// Methods that create a customer, session or run reject an empty id, and
+// methods that take or extend a lease reject an empty owner or a ttl that
+// is not positive. They return an error wrapping [ErrInvalidArgument] and
+// change nothing.
 type Store interface {
 	Customers
 	Sessions

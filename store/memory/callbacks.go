@@ -3,18 +3,10 @@ package memory
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/agentry/agentry/store"
-)
-
-var (
-	errInvalidOutcomeState = errors.New(
-		"invalid callback outcome state: pass delivered, disabled, failed or pending")
-	errMissingNextAttempt = errors.New(
-		"pending callback outcome has no next attempt time: set NextAttemptAt")
 )
 
 // ClaimCallback gives owner a lease of ttl on the pending callback with the
@@ -26,11 +18,8 @@ func (s *Store) ClaimCallback(ctx context.Context, owner string, now time.Time, 
 	if err := s.check(ctx); err != nil {
 		return store.CallbackClaim{}, false, fmt.Errorf("claim callback: %w", err)
 	}
-	if owner == "" {
-		return store.CallbackClaim{}, false, fmt.Errorf("claim callback: %w", errMissingOwner)
-	}
-	if ttl <= 0 {
-		return store.CallbackClaim{}, false, fmt.Errorf("claim callback with ttl %v: %w", ttl, errInvalidTTL)
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.CallbackClaim{}, false, fmt.Errorf("claim callback: %w", err)
 	}
 	now = now.UTC()
 
@@ -68,15 +57,8 @@ func (s *Store) RecordCallback(ctx context.Context, c store.CallbackClaim, o sto
 	if err := s.check(ctx); err != nil {
 		return store.Run{}, fmt.Errorf("record callback of run %q: %w", c.Run.ID, err)
 	}
-	switch o.State {
-	case store.CallbackDelivered, store.CallbackDisabled, store.CallbackFailed:
-	case store.CallbackPending:
-		if o.NextAttemptAt.IsZero() {
-			return store.Run{}, fmt.Errorf("record callback of run %q: %w", c.Run.ID, errMissingNextAttempt)
-		}
-	default:
-		return store.Run{}, fmt.Errorf("record callback of run %q with state %q: %w",
-			c.Run.ID, o.State, errInvalidOutcomeState)
+	if err := o.Validate(); err != nil {
+		return store.Run{}, fmt.Errorf("record callback of run %q: %w", c.Run.ID, err)
 	}
 	now := s.clock()
 

@@ -2,14 +2,10 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/agentry/agentry/store"
 )
-
-// errMissingID is returned for a customer or session without an id.
-var errMissingID = errors.New("missing id: pass a non-empty id")
 
 // PutCustomer creates the customer or replaces its name, variables and
 // metadata. CreatedAt is kept from the stored customer, else taken from c,
@@ -18,8 +14,8 @@ func (s *Store) PutCustomer(ctx context.Context, c store.Customer) (store.Custom
 	if err := s.check(ctx); err != nil {
 		return store.Customer{}, false, fmt.Errorf("put customer %q: %w", c.ID, err)
 	}
-	if c.ID == "" {
-		return store.Customer{}, false, fmt.Errorf("put customer: %w", errMissingID)
+	if err := store.CheckID(c.ID); err != nil {
+		return store.Customer{}, false, fmt.Errorf("put customer: %w", err)
 	}
 	now := s.clock()
 

@@ -3,18 +3,11 @@ package memory
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"maps"
 	"time"
 
 	"github.com/agentry/agentry/store"
-)
-
-var (
-	errMissingSink          = errors.New("missing sink name: pass the name of the sink")
-	errInvalidDeliveryState = errors.New(
-		"invalid delivery outcome state: pass retrying, paused or disabled for a failed attempt")
 )
 
 // ClaimDelivery leases the delivery of one session to sink that has work
@@ -27,14 +20,11 @@ func (s *Store) ClaimDelivery(ctx context.Context, sink store.DeliverySink, owne
 	if err := s.check(ctx); err != nil {
 		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery to sink %q: %w", sink.Name, err)
 	}
-	switch {
-	case sink.Name == "":
-		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery: %w", errMissingSink)
-	case owner == "":
-		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery to sink %q: %w", sink.Name, errMissingOwner)
-	case ttl <= 0:
-		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery to sink %q with ttl %v: %w",
-			sink.Name, ttl, errInvalidTTL)
+	if err := sink.Validate(); err != nil {
+		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery: %w", err)
+	}
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery to sink %q: %w", sink.Name, err)
 	}
 	now = now.UTC()
 	if !s.deliveries.has(sink.Name) {
@@ -87,8 +77,8 @@ func (s *Store) tryClaimDelivery(e *sessionEntry, sink store.DeliverySink, owner
 
 // ExtendDeliveryLease moves the claim's lease expiry to now+ttl.
 func (s *Store) ExtendDeliveryLease(ctx context.Context, c store.DeliveryClaim, ttl time.Duration) error {
-	if ttl <= 0 {
-		return fmt.Errorf("extend delivery lease of session %q with ttl %v: %w", c.Session.ID, ttl, errInvalidTTL)
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("extend delivery lease of session %q: %w", c.Session.ID, err)
 	}
 	e, now, err := s.lockDelivery(ctx, "extend delivery lease", c)
 	if err != nil {
@@ -107,17 +97,8 @@ func (s *Store) ExtendDeliveryLease(ctx context.Context, c store.DeliveryClaim, 
 // failure releases it. A retrying outcome makes the session a candidate
 // again at NextAttemptAt.
 func (s *Store) RecordDelivery(ctx context.Context, c store.DeliveryClaim, o store.DeliveryOutcome) (store.Delivery, error) {
-	if !o.Delivered {
-		switch o.State {
-		case store.DeliveryPaused, store.DeliveryDisabled:
-		case store.DeliveryRetrying:
-			if o.NextAttemptAt.IsZero() {
-				return store.Delivery{}, fmt.Errorf("record delivery of session %q: %w", c.Session.ID, errMissingNextAttempt)
-			}
-		default:
-			return store.Delivery{}, fmt.Errorf("record delivery of session %q with state %q: %w",
-				c.Session.ID, o.State, errInvalidDeliveryState)
-		}
+	if err := o.Validate(); err != nil {
+		return store.Delivery{}, fmt.Errorf("record delivery of session %q: %w", c.Session.ID, err)
 	}
 	e, now, err := s.lockDelivery(ctx, "record delivery", c)
 	if err != nil {

@@ -1,110 +1,18 @@
 package memory
 
 // The conformance suite (conformance_test.go) checks every promise of the
-// store interfaces. The tests here check what only this store documents:
-// its sentinel errors for invalid arguments, ListEvents bounds, orders
+// store interfaces, including the invalid arguments they reject. The tests
+// here check what only this store documents: ListEvents bounds, orders
 // that the interfaces leave open, and a clock that moves backwards.
 
 import (
 	"context"
-	"errors"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/agentry/agentry/store"
 )
-
-func TestInvalidArguments(t *testing.T) {
-	ctx := context.Background()
-	s := New()
-	mustCreate(t, s, "s-1")
-	mustTrigger(t, s, "s-1")
-	mustCreateRun(t, s, newRun("run-1"))
-	run := mustClaimRun(t, s, "w1", time.Minute)
-	mustEndRun(t, s, "run-cb")
-	callback, ok, err := s.ClaimCallback(ctx, "d1", time.Now(), time.Minute)
-	if err != nil || !ok {
-		t.Fatalf("ClaimCallback = %v, %v", ok, err)
-	}
-	delivery, ok, err := s.ClaimDelivery(ctx, store.DeliverySink{Name: "webhook"}, "w1", time.Now(), time.Minute)
-	if err != nil || !ok {
-		t.Fatalf("ClaimDelivery = %v, %v", ok, err)
-	}
-	withRun := func(modify func(r *store.Run)) store.Run {
-		r := newRun("run-new")
-		modify(&r)
-		return r
-	}
-
-	tests := []struct {
-		name string
-		call func() error
-		want error
-	}{
-		{"PutCustomer empty id", func() error { _, _, err := s.PutCustomer(ctx, store.Customer{}); return err }, errMissingID},
-		{"CreateSession empty id", func() error { _, _, err := s.CreateSession(ctx, store.Session{}, nil); return err }, errMissingID},
-		{"ClaimTurn empty owner", func() error { _, _, err := s.ClaimTurn(ctx, "s-1", "", time.Minute); return err }, errMissingOwner},
-		{"ClaimTurn zero ttl", func() error { _, _, err := s.ClaimTurn(ctx, "s-1", "w1", 0); return err }, errInvalidTTL},
-		{"CreateRun empty id", func() error {
-			_, _, err := s.CreateRun(ctx, withRun(func(r *store.Run) { r.ID = "" }))
-			return err
-		}, errMissingID},
-		{"CreateRun running", func() error {
-			_, _, err := s.CreateRun(ctx, withRun(func(r *store.Run) { r.Status = store.RunRunning }))
-			return err
-		}, errRunNotQueued},
-		{"CreateRun negative max attempts", func() error {
-			_, _, err := s.CreateRun(ctx, withRun(func(r *store.Run) { r.MaxAttempts = -1 }))
-			return err
-		}, errInvalidMaxAttempts},
-		{"CreateRun negative timeout", func() error {
-			_, _, err := s.CreateRun(ctx, withRun(func(r *store.Run) { r.Timeout = -time.Second }))
-			return err
-		}, errInvalidTimeout},
-		{"ClaimRun empty owner", func() error { _, _, err := s.ClaimRun(ctx, "", time.Minute); return err }, errMissingOwner},
-		{"ClaimRun zero ttl", func() error { _, _, err := s.ClaimRun(ctx, "w1", 0); return err }, errInvalidTTL},
-		{"CompleteRun running status", func() error {
-			_, err := s.CompleteRun(ctx, run, store.RunResult{Status: store.RunRunning})
-			return err
-		}, errInvalidRunStatus},
-		{"CompleteRun failed without error", func() error {
-			_, err := s.CompleteRun(ctx, run, store.RunResult{Status: store.RunFailed})
-			return err
-		}, errMissingRunError},
-		{"ClaimCallback empty owner", func() error {
-			_, _, err := s.ClaimCallback(ctx, "", time.Now(), time.Minute)
-			return err
-		}, errMissingOwner},
-		{"RecordCallback waiting state", func() error {
-			_, err := s.RecordCallback(ctx, callback, store.CallbackOutcome{State: store.CallbackWaiting})
-			return err
-		}, errInvalidOutcomeState},
-		{"RecordCallback pending without time", func() error {
-			_, err := s.RecordCallback(ctx, callback, store.CallbackOutcome{State: store.CallbackPending})
-			return err
-		}, errMissingNextAttempt},
-		{"ClaimDelivery no sink", func() error {
-			_, _, err := s.ClaimDelivery(ctx, store.DeliverySink{}, "w1", time.Now(), time.Minute)
-			return err
-		}, errMissingSink},
-		{"RecordDelivery active failure", func() error {
-			_, err := s.RecordDelivery(ctx, delivery, store.DeliveryOutcome{State: store.DeliveryActive})
-			return err
-		}, errInvalidDeliveryState},
-		{"RecordDelivery retry without time", func() error {
-			_, err := s.RecordDelivery(ctx, delivery, store.DeliveryOutcome{State: store.DeliveryRetrying})
-			return err
-		}, errMissingNextAttempt},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.call(); !errors.Is(err, tt.want) {
-				t.Errorf("error = %v, want %v", err, tt.want)
-			}
-		})
-	}
-}
 
 func TestListEventsBounds(t *testing.T) {
 	ctx := context.Background()

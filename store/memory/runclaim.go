@@ -3,16 +3,10 @@ package memory
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/agentry/agentry/store"
-)
-
-var (
-	errInvalidRunStatus = errors.New("invalid run result status: pass succeeded or failed")
-	errMissingRunError  = errors.New("failed run result has no error: set RunResult.Error with a code")
 )
 
 // ClaimRun gives owner a lease of ttl on the oldest claimable run, by
@@ -29,11 +23,8 @@ func (s *Store) ClaimRun(ctx context.Context, owner string, ttl time.Duration) (
 	if err := s.check(ctx); err != nil {
 		return store.RunClaim{}, false, fmt.Errorf("claim run: %w", err)
 	}
-	if owner == "" {
-		return store.RunClaim{}, false, fmt.Errorf("claim run: %w", errMissingOwner)
-	}
-	if ttl <= 0 {
-		return store.RunClaim{}, false, fmt.Errorf("claim run with ttl %v: %w", ttl, errInvalidTTL)
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.RunClaim{}, false, fmt.Errorf("claim run: %w", err)
 	}
 	now := s.clock()
 
@@ -98,8 +89,8 @@ func (s *Store) ExtendRunLease(ctx context.Context, c store.RunClaim, ttl time.D
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("extend lease of run %q: %w", c.Run.ID, err)
 	}
-	if ttl <= 0 {
-		return fmt.Errorf("extend lease of run %q with ttl %v: %w", c.Run.ID, ttl, errInvalidTTL)
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("extend lease of run %q: %w", c.Run.ID, err)
 	}
 	now := s.clock()
 
@@ -124,11 +115,8 @@ func (s *Store) CompleteRun(ctx context.Context, c store.RunClaim, res store.Run
 	if err := s.check(ctx); err != nil {
 		return store.Run{}, fmt.Errorf("complete run %q: %w", c.Run.ID, err)
 	}
-	switch {
-	case res.Status != store.RunSucceeded && res.Status != store.RunFailed:
-		return store.Run{}, fmt.Errorf("complete run %q with status %q: %w", c.Run.ID, res.Status, errInvalidRunStatus)
-	case res.Status == store.RunFailed && res.Error == nil:
-		return store.Run{}, fmt.Errorf("complete run %q: %w", c.Run.ID, errMissingRunError)
+	if err := res.Validate(); err != nil {
+		return store.Run{}, fmt.Errorf("complete run %q: %w", c.Run.ID, err)
 	}
 	now := s.clock()
 

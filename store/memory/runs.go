@@ -4,18 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/agentry/agentry/store"
-)
-
-var (
-	errRunNotQueued       = errors.New("run status is not queued: create runs with status queued")
-	errInvalidMaxAttempts = errors.New("invalid max attempts: pass 0 for one attempt or a positive count")
-	errInvalidTimeout     = errors.New("invalid run timeout: pass 0 for none or a positive duration")
 )
 
 // runTable holds the runs and the queues that make claims O(log n). One
@@ -60,8 +53,8 @@ func (s *Store) CreateRun(ctx context.Context, in store.Run) (store.Run, bool, e
 	if err := s.check(ctx); err != nil {
 		return store.Run{}, false, fmt.Errorf("create run %q: %w", in.ID, err)
 	}
-	if err := validateNewRun(in); err != nil {
-		return store.Run{}, false, err
+	if err := store.CheckNewRun(in); err != nil {
+		return store.Run{}, false, fmt.Errorf("create run: %w", err)
 	}
 	now := s.clock()
 
@@ -86,20 +79,6 @@ func (s *Store) CreateRun(ctx context.Context, in store.Run) (store.Run, bool, e
 	}
 	t.queues[queueClaimable].add(e)
 	return cloneRun(e.r), true, nil
-}
-
-func validateNewRun(in store.Run) error {
-	switch {
-	case in.ID == "":
-		return fmt.Errorf("create run: %w", errMissingID)
-	case in.Status != store.RunQueued:
-		return fmt.Errorf("create run %q with status %q: %w", in.ID, in.Status, errRunNotQueued)
-	case in.MaxAttempts < 0:
-		return fmt.Errorf("create run %q with max attempts %d: %w", in.ID, in.MaxAttempts, errInvalidMaxAttempts)
-	case in.Timeout < 0:
-		return fmt.Errorf("create run %q with timeout %v: %w", in.ID, in.Timeout, errInvalidTimeout)
-	}
-	return nil
 }
 
 // newStoredRun returns the run CreateRun stores for in.

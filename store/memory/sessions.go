@@ -58,8 +58,8 @@ func (s *Store) CreateSession(ctx context.Context, in store.Session, initial []s
 	if err := s.check(ctx); err != nil {
 		return store.Session{}, false, fmt.Errorf("create session %q: %w", in.ID, err)
 	}
-	if in.ID == "" {
-		return store.Session{}, false, fmt.Errorf("create session: %w", errMissingID)
+	if err := store.CheckID(in.ID); err != nil {
+		return store.Session{}, false, fmt.Errorf("create session: %w", err)
 	}
 	now := s.clock()
 

@@ -5,17 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/agentry/agentry/store"
-)
-
-var (
-	errMissingOwner = errors.New("missing lease owner: pass a non-empty owner")
-	errInvalidTTL   = errors.New("invalid lease ttl: pass a positive duration")
 )
 
 // ClaimTurn gives owner the session's turn lease for ttl when the session
@@ -27,12 +21,8 @@ func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time
 	if err := s.check(ctx); err != nil {
 		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q: %w", sessionID, err)
 	}
-	if owner == "" {
-		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q: %w", sessionID, errMissingOwner)
-	}
-	if ttl <= 0 {
-		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q with ttl %v: %w",
-			sessionID, ttl, errInvalidTTL)
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q: %w", sessionID, err)
 	}
 	e, err := s.lookup(sessionID)
 	if err != nil {
@@ -60,8 +50,8 @@ func (s *Store) ExtendLease(ctx context.Context, c store.TurnClaim, ttl time.Dur
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("extend turn lease of session %q: %w", c.SessionID, err)
 	}
-	if ttl <= 0 {
-		return fmt.Errorf("extend turn lease of session %q with ttl %v: %w", c.SessionID, ttl, errInvalidTTL)
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("extend turn lease of session %q: %w", c.SessionID, err)
 	}
 	e, err := s.lookup(c.SessionID)
 	if err != nil {

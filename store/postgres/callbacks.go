@@ -12,13 +12,6 @@ import (
 	"github.com/agentry/agentry/store"
 )
 
-var (
-	errInvalidOutcomeState = errors.New(
-		"invalid callback outcome state: pass delivered, disabled, failed or pending")
-	errMissingCallbackNextAttempt = errors.New(
-		"pending callback outcome has no next attempt time: set NextAttemptAt")
-)
-
 // ClaimCallback gives owner a lease of ttl on the pending callback with
 // the earliest NextAttemptAt (then the oldest run) that is due at now and
 // whose lease is free or expired at now. It is one statement over the
@@ -30,11 +23,8 @@ func (s *Store) ClaimCallback(ctx context.Context, owner string, now time.Time, 
 	if err := s.check(ctx); err != nil {
 		return store.CallbackClaim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
-	if owner == "" {
-		return store.CallbackClaim{}, false, fmt.Errorf("%s: %w", op, errMissingOwner)
-	}
-	if ttl <= 0 {
-		return store.CallbackClaim{}, false, fmt.Errorf("%s with ttl %v: %w", op, ttl, errInvalidTTL)
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.CallbackClaim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
 	now = dbTime(now)
 	lease := store.Lease{Owner: owner, Token: rand.Text(), Expires: now.Add(ttl)}
@@ -70,16 +60,12 @@ func (s *Store) RecordCallback(ctx context.Context, c store.CallbackClaim, o sto
 	if err := s.check(ctx); err != nil {
 		return store.Run{}, fmt.Errorf("%s: %w", op, err)
 	}
+	if err := o.Validate(); err != nil {
+		return store.Run{}, fmt.Errorf("%s: %w", op, err)
+	}
 	var next any
-	switch o.State {
-	case store.CallbackDelivered, store.CallbackDisabled, store.CallbackFailed:
-	case store.CallbackPending:
-		if o.NextAttemptAt.IsZero() {
-			return store.Run{}, fmt.Errorf("%s: %w", op, errMissingCallbackNextAttempt)
-		}
+	if o.State == store.CallbackPending {
 		next = dbTime(o.NextAttemptAt)
-	default:
-		return store.Run{}, fmt.Errorf("%s with state %q: %w", op, o.State, errInvalidOutcomeState)
 	}
 	now := s.clock()
 	topics := []string{store.RunTopic(c.Run.ID)}

@@ -42,8 +42,8 @@ func (s *Store) PutCustomer(ctx context.Context, c store.Customer) (store.Custom
 	if err := s.check(ctx); err != nil {
 		return store.Customer{}, false, fmt.Errorf("%s: %w", op, err)
 	}
-	if c.ID == "" {
-		return store.Customer{}, false, fmt.Errorf("put customer: %w", errMissingID)
+	if err := store.CheckID(c.ID); err != nil {
+		return store.Customer{}, false, fmt.Errorf("put customer: %w", err)
 	}
 	variables, err := encodeMap("customer variables", c.Variables)
 	if err != nil {

@@ -12,15 +12,6 @@ import (
 	"github.com/agentry/agentry/store"
 )
 
-var (
-	errMissingOwner         = errors.New("missing lease owner: pass a non-empty owner")
-	errInvalidTTL           = errors.New("invalid lease ttl: pass a positive duration")
-	errMissingSink          = errors.New("missing sink name: pass the name of the sink")
-	errMissingNextAttempt   = errors.New("retrying outcome has no next attempt time: set NextAttemptAt")
-	errInvalidDeliveryState = errors.New(
-		"invalid delivery outcome state: pass retrying, paused or disabled for a failed attempt")
-)
-
 // deliveryColumns are the columns scanDelivery reads, in order.
 const deliveryColumns = `sink, state, cursor, attempts, next_attempt_at, last_status, last_error,
 	last_attempt_at, lease_owner, lease_token, lease_expires`
@@ -130,13 +121,11 @@ func (s *Store) ClaimDelivery(ctx context.Context, sink store.DeliverySink, owne
 	if err := s.check(ctx); err != nil {
 		return store.DeliveryClaim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
-	switch {
-	case sink.Name == "":
-		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery: %w", errMissingSink)
-	case owner == "":
-		return store.DeliveryClaim{}, false, fmt.Errorf("%s: %w", op, errMissingOwner)
-	case ttl <= 0:
-		return store.DeliveryClaim{}, false, fmt.Errorf("%s with ttl %v: %w", op, ttl, errInvalidTTL)
+	if err := sink.Validate(); err != nil {
+		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery: %w", err)
+	}
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.DeliveryClaim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
 	now = dbTime(now)
 	if err := s.registerSink(ctx, sink.Name); err != nil {
@@ -238,8 +227,8 @@ func (s *Store) ExtendDeliveryLease(ctx context.Context, c store.DeliveryClaim, 
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	if ttl <= 0 {
-		return fmt.Errorf("%s with ttl %v: %w", op, ttl, errInvalidTTL)
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	now := s.clock()
 	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET lease_expires = $5, ready_at = $5
@@ -285,16 +274,8 @@ func (s *Store) RecordDelivery(ctx context.Context, c store.DeliveryClaim, o sto
 	if err := s.check(ctx); err != nil {
 		return store.Delivery{}, fmt.Errorf("%s: %w", op, err)
 	}
-	if !o.Delivered {
-		switch o.State {
-		case store.DeliveryPaused, store.DeliveryDisabled:
-		case store.DeliveryRetrying:
-			if o.NextAttemptAt.IsZero() {
-				return store.Delivery{}, fmt.Errorf("%s: %w", op, errMissingNextAttempt)
-			}
-		default:
-			return store.Delivery{}, fmt.Errorf("%s with state %q: %w", op, o.State, errInvalidDeliveryState)
-		}
+	if err := o.Validate(); err != nil {
+		return store.Delivery{}, fmt.Errorf("%s: %w", op, err)
 	}
 	now := s.clock()
 	var next any

@@ -13,14 +13,6 @@ import (
 	"github.com/agentry/agentry/store"
 )
 
-var (
-	errRunNotQueued       = errors.New("run status is not queued: create runs with status queued")
-	errInvalidMaxAttempts = errors.New("invalid max attempts: pass 0 for one attempt or a positive count")
-	errInvalidTimeout     = errors.New("invalid run timeout: pass 0 for none or a positive duration")
-	errInvalidRunStatus   = errors.New("invalid run result status: pass succeeded or failed")
-	errMissingRunError    = errors.New("failed run result has no error: set RunResult.Error with a code")
-)
-
 // runColumns are the columns scanRun reads, in order.
 const runColumns = `id, routine_id, status, input, output, error_code, error_message, callback_url,
 	idempotency_key, input_hash, trigger_source, trigger_webhook, metadata, attempts, max_attempts,
@@ -83,15 +75,8 @@ func (s *Store) CreateRun(ctx context.Context, in store.Run) (store.Run, bool, e
 	if err := s.check(ctx); err != nil {
 		return store.Run{}, false, fmt.Errorf("%s: %w", op, err)
 	}
-	switch {
-	case in.ID == "":
-		return store.Run{}, false, fmt.Errorf("create run: %w", errMissingID)
-	case in.Status != store.RunQueued:
-		return store.Run{}, false, fmt.Errorf("%s with status %q: %w", op, in.Status, errRunNotQueued)
-	case in.MaxAttempts < 0:
-		return store.Run{}, false, fmt.Errorf("%s with max attempts %d: %w", op, in.MaxAttempts, errInvalidMaxAttempts)
-	case in.Timeout < 0:
-		return store.Run{}, false, fmt.Errorf("%s with timeout %v: %w", op, in.Timeout, errInvalidTimeout)
+	if err := store.CheckNewRun(in); err != nil {
+		return store.Run{}, false, fmt.Errorf("create run: %w", err)
 	}
 	metadata, err := encodeMap("run metadata", in.Metadata)
 	if err != nil {
@@ -218,11 +203,8 @@ func (s *Store) ClaimRun(ctx context.Context, owner string, ttl time.Duration) (
 	if err := s.check(ctx); err != nil {
 		return store.RunClaim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
-	if owner == "" {
-		return store.RunClaim{}, false, fmt.Errorf("%s: %w", op, errMissingOwner)
-	}
-	if ttl <= 0 {
-		return store.RunClaim{}, false, fmt.Errorf("%s with ttl %v: %w", op, ttl, errInvalidTTL)
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.RunClaim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
 	origin := ""
 	if s.listener != nil {
@@ -255,8 +237,8 @@ func (s *Store) ExtendRunLease(ctx context.Context, c store.RunClaim, ttl time.D
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	if ttl <= 0 {
-		return fmt.Errorf("%s with ttl %v: %w", op, ttl, errInvalidTTL)
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	now := s.clock()
 	tag, err := s.pool.Exec(ctx, `UPDATE runs SET lease_expires = $4
@@ -295,11 +277,8 @@ func (s *Store) CompleteRun(ctx context.Context, c store.RunClaim, res store.Run
 	if err := s.check(ctx); err != nil {
 		return store.Run{}, fmt.Errorf("%s: %w", op, err)
 	}
-	switch {
-	case res.Status != store.RunSucceeded && res.Status != store.RunFailed:
-		return store.Run{}, fmt.Errorf("%s with status %q: %w", op, res.Status, errInvalidRunStatus)
-	case res.Status == store.RunFailed && res.Error == nil:
-		return store.Run{}, fmt.Errorf("%s: %w", op, errMissingRunError)
+	if err := res.Validate(); err != nil {
+		return store.Run{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var (
 		output        []byte

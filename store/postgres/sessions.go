@@ -11,8 +11,6 @@ import (
 	"github.com/agentry/agentry/store"
 )
 
-var errMissingID = errors.New("missing id: pass a non-empty id")
-
 // sessionColumns are the columns scanSession reads, in order.
 const sessionColumns = `id, seq, customer_id, mode, variables, metadata, webhook_url,
 	created_at, updated_at, next_offset, trigger_offset, processed_offset,
@@ -58,8 +56,8 @@ func (s *Store) CreateSession(ctx context.Context, in store.Session, initial []s
 	if err := s.check(ctx); err != nil {
 		return store.Session{}, false, fmt.Errorf("%s: %w", op, err)
 	}
-	if in.ID == "" {
-		return store.Session{}, false, fmt.Errorf("create session: %w", errMissingID)
+	if err := store.CheckID(in.ID); err != nil {
+		return store.Session{}, false, fmt.Errorf("create session: %w", err)
 	}
 	variables, err := encodeMap("session variables", in.Variables)
 	if err != nil {

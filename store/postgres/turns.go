@@ -24,11 +24,8 @@ func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time
 	if err := s.check(ctx); err != nil {
 		return store.TurnClaim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
-	if owner == "" {
-		return store.TurnClaim{}, false, fmt.Errorf("%s: %w", op, errMissingOwner)
-	}
-	if ttl <= 0 {
-		return store.TurnClaim{}, false, fmt.Errorf("%s with ttl %v: %w", op, ttl, errInvalidTTL)
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.TurnClaim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
 	now := s.clock()
 	lease := store.Lease{Owner: owner, Token: rand.Text(), Expires: now.Add(ttl)}
@@ -68,8 +65,8 @@ func (s *Store) ExtendLease(ctx context.Context, c store.TurnClaim, ttl time.Dur
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	if ttl <= 0 {
-		return fmt.Errorf("%s with ttl %v: %w", op, ttl, errInvalidTTL)
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	now := s.clock()
 	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET lease_expires = $4

@@ -11,19 +11,13 @@ import (
 	"github.com/agentry/agentry/store"
 )
 
-var errInvalidOutcomeState = errors.New(
-	"invalid callback outcome state: pass delivered, disabled, failed or pending")
-
 // ClaimCallback gives owner a lease of ttl on the pending callback with
 // the earliest NextAttemptAt (then the oldest run) that is due at now and
 // whose lease is free or expired at now. The lease expires at now+ttl and
 // gets a new random token. It returns ok=false when no callback is due.
 func (s *Store) ClaimCallback(ctx context.Context, owner string, now time.Time, ttl time.Duration) (store.CallbackClaim, bool, error) {
-	if owner == "" {
-		return store.CallbackClaim{}, false, fmt.Errorf("claim callback: %w", errMissingOwner)
-	}
-	if ttl <= 0 {
-		return store.CallbackClaim{}, false, fmt.Errorf("claim callback with ttl %v: %w", ttl, errInvalidTTL)
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.CallbackClaim{}, false, fmt.Errorf("claim callback: %w", err)
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	var claim store.CallbackClaim
@@ -58,15 +52,8 @@ func (s *Store) ClaimCallback(ctx context.Context, owner string, now time.Time, 
 // changing nothing, when the callback is not pending or c's lease expired
 // or was replaced.
 func (s *Store) RecordCallback(ctx context.Context, c store.CallbackClaim, o store.CallbackOutcome) (store.Run, error) {
-	switch o.State {
-	case store.CallbackDelivered, store.CallbackDisabled, store.CallbackFailed:
-	case store.CallbackPending:
-		if o.NextAttemptAt.IsZero() {
-			return store.Run{}, fmt.Errorf("record callback of run %q: %w", c.Run.ID, errMissingNextAttempt)
-		}
-	default:
-		return store.Run{}, fmt.Errorf("record callback of run %q with state %q: %w",
-			c.Run.ID, o.State, errInvalidOutcomeState)
+	if err := o.Validate(); err != nil {
+		return store.Run{}, fmt.Errorf("record callback of run %q: %w", c.Run.ID, err)
 	}
 	now := s.clock()
 	var out store.Run

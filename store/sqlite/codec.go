@@ -4,17 +4,10 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/agentry/agentry/store"
-)
-
-var (
-	errMissingID    = errors.New("missing id: pass a non-empty id")
-	errMissingOwner = errors.New("missing lease owner: pass a non-empty owner")
-	errInvalidTTL   = errors.New("invalid lease ttl: pass a positive duration")
 )
 
 // dbTime returns t as unix microseconds, or nil (SQL NULL) for the zero

@@ -31,8 +31,8 @@ func loadCustomer(ctx context.Context, q querier, id string) (store.Customer, er
 // metadata. CreatedAt is kept from the stored customer, else taken from
 // c, else set to now; UpdatedAt is set to now.
 func (s *Store) PutCustomer(ctx context.Context, c store.Customer) (store.Customer, bool, error) {
-	if c.ID == "" {
-		return store.Customer{}, false, fmt.Errorf("put customer: %w", errMissingID)
+	if err := store.CheckID(c.ID); err != nil {
+		return store.Customer{}, false, fmt.Errorf("put customer: %w", err)
 	}
 	now := s.clock()
 	created := false

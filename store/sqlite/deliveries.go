@@ -12,13 +12,6 @@ import (
 	"github.com/agentry/agentry/store"
 )
 
-var (
-	errMissingSink          = errors.New("missing sink name: pass the name of the sink")
-	errMissingNextAttempt   = errors.New("pending or retrying outcome has no next attempt time: set NextAttemptAt")
-	errInvalidDeliveryState = errors.New(
-		"invalid delivery outcome state: pass retrying, paused or disabled for a failed attempt")
-)
-
 const deliveryColumns = `sink, state, cursor, attempts, next_attempt_at, last_status, last_error, last_attempt_at,
 	lease_owner, lease_token, lease_expires`
 
@@ -148,14 +141,11 @@ func (s *Store) ensureSink(ctx context.Context, sink string) error {
 // a sink name in a database gives every session a deliveries row for it,
 // which costs one insert per session once.
 func (s *Store) ClaimDelivery(ctx context.Context, sink store.DeliverySink, owner string, now time.Time, ttl time.Duration) (store.DeliveryClaim, bool, error) {
-	switch {
-	case sink.Name == "":
-		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery: %w", errMissingSink)
-	case owner == "":
-		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery to sink %q: %w", sink.Name, errMissingOwner)
-	case ttl <= 0:
-		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery to sink %q with ttl %v: %w",
-			sink.Name, ttl, errInvalidTTL)
+	if err := sink.Validate(); err != nil {
+		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery: %w", err)
+	}
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.DeliveryClaim{}, false, fmt.Errorf("claim delivery to sink %q: %w", sink.Name, err)
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	if err := s.ensureSink(ctx, sink.Name); err != nil {
@@ -233,8 +223,8 @@ func heldDelivery(ctx context.Context, tx *sql.Tx, c store.DeliveryClaim, now ti
 
 // ExtendDeliveryLease moves the claim's lease expiry to now+ttl.
 func (s *Store) ExtendDeliveryLease(ctx context.Context, c store.DeliveryClaim, ttl time.Duration) error {
-	if ttl <= 0 {
-		return fmt.Errorf("extend delivery lease of session %q with ttl %v: %w", c.Session.ID, ttl, errInvalidTTL)
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("extend delivery lease of session %q: %w", c.Session.ID, err)
 	}
 	now := s.clock()
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -255,17 +245,8 @@ func (s *Store) ExtendDeliveryLease(ctx context.Context, c store.DeliveryClaim, 
 // delivered event moves the cursor one forward and keeps the lease; a
 // failure releases it.
 func (s *Store) RecordDelivery(ctx context.Context, c store.DeliveryClaim, o store.DeliveryOutcome) (store.Delivery, error) {
-	if !o.Delivered {
-		switch o.State {
-		case store.DeliveryPaused, store.DeliveryDisabled:
-		case store.DeliveryRetrying:
-			if o.NextAttemptAt.IsZero() {
-				return store.Delivery{}, fmt.Errorf("record delivery of session %q: %w", c.Session.ID, errMissingNextAttempt)
-			}
-		default:
-			return store.Delivery{}, fmt.Errorf("record delivery of session %q with state %q: %w",
-				c.Session.ID, o.State, errInvalidDeliveryState)
-		}
+	if err := o.Validate(); err != nil {
+		return store.Delivery{}, fmt.Errorf("record delivery of session %q: %w", c.Session.ID, err)
 	}
 	now := s.clock()
 	var out store.Delivery

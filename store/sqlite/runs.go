@@ -11,14 +11,6 @@ import (
 	"github.com/agentry/agentry/store"
 )
 
-var (
-	errRunNotQueued       = errors.New("run status is not queued: create runs with status queued")
-	errInvalidMaxAttempts = errors.New("invalid max attempts: pass 0 for one attempt or a positive count")
-	errInvalidTimeout     = errors.New("invalid run timeout: pass 0 for none or a positive duration")
-	errInvalidRunStatus   = errors.New("invalid run result status: pass succeeded or failed")
-	errMissingRunError    = errors.New("failed run result has no error: set RunResult.Error with a code")
-)
-
 const runColumns = `id, routine_id, status, input, output, error_code, error_message, callback_url,
 	idempotency_key, input_hash, trigger_source, trigger_webhook, metadata, attempts, max_attempts,
 	timeout_ns, deadline, lease_owner, lease_token, lease_expires, created_at, started_at, finished_at,
@@ -88,15 +80,8 @@ func saveRun(ctx context.Context, tx *sql.Tx, r store.Run) error {
 // CallbackWaiting when in has a CallbackURL, CallbackNone otherwise. A
 // MaxAttempts of 0 is stored as 1 and a zero CreatedAt becomes now.
 func (s *Store) CreateRun(ctx context.Context, in store.Run) (store.Run, bool, error) {
-	switch {
-	case in.ID == "":
-		return store.Run{}, false, fmt.Errorf("create run: %w", errMissingID)
-	case in.Status != store.RunQueued:
-		return store.Run{}, false, fmt.Errorf("create run %q with status %q: %w", in.ID, in.Status, errRunNotQueued)
-	case in.MaxAttempts < 0:
-		return store.Run{}, false, fmt.Errorf("create run %q with max attempts %d: %w", in.ID, in.MaxAttempts, errInvalidMaxAttempts)
-	case in.Timeout < 0:
-		return store.Run{}, false, fmt.Errorf("create run %q with timeout %v: %w", in.ID, in.Timeout, errInvalidTimeout)
+	if err := store.CheckNewRun(in); err != nil {
+		return store.Run{}, false, fmt.Errorf("create run: %w", err)
 	}
 	metadata, _, err := encodeMap(in.Metadata)
 	if err != nil {
@@ -178,11 +163,8 @@ func (s *Store) GetRun(ctx context.Context, id string) (store.Run, error) {
 // tried, in the same transaction. Waiters of every run it changes are
 // woken after the commit.
 func (s *Store) ClaimRun(ctx context.Context, owner string, ttl time.Duration) (store.RunClaim, bool, error) {
-	if owner == "" {
-		return store.RunClaim{}, false, fmt.Errorf("claim run: %w", errMissingOwner)
-	}
-	if ttl <= 0 {
-		return store.RunClaim{}, false, fmt.Errorf("claim run with ttl %v: %w", ttl, errInvalidTTL)
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.RunClaim{}, false, fmt.Errorf("claim run: %w", err)
 	}
 	now := s.clock()
 	var claim store.RunClaim
@@ -255,8 +237,8 @@ func heldRun(ctx context.Context, tx *sql.Tx, c store.RunClaim, now time.Time) (
 // ErrLeaseLost when the run is no longer running or the lease expired or
 // belongs to another claim.
 func (s *Store) ExtendRunLease(ctx context.Context, c store.RunClaim, ttl time.Duration) error {
-	if ttl <= 0 {
-		return fmt.Errorf("extend lease of run %q with ttl %v: %w", c.Run.ID, ttl, errInvalidTTL)
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("extend lease of run %q: %w", c.Run.ID, err)
 	}
 	now := s.clock()
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -280,11 +262,8 @@ func (s *Store) ExtendRunLease(ctx context.Context, c store.RunClaim, ttl time.D
 // run is no longer running or the lease expired or belongs to another
 // claim.
 func (s *Store) CompleteRun(ctx context.Context, c store.RunClaim, res store.RunResult) (store.Run, error) {
-	switch {
-	case res.Status != store.RunSucceeded && res.Status != store.RunFailed:
-		return store.Run{}, fmt.Errorf("complete run %q with status %q: %w", c.Run.ID, res.Status, errInvalidRunStatus)
-	case res.Status == store.RunFailed && res.Error == nil:
-		return store.Run{}, fmt.Errorf("complete run %q: %w", c.Run.ID, errMissingRunError)
+	if err := res.Validate(); err != nil {
+		return store.Run{}, fmt.Errorf("complete run %q: %w", c.Run.ID, err)
 	}
 	now := s.clock()
 	var out store.Run

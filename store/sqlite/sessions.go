@@ -69,8 +69,8 @@ func loadFullSession(ctx context.Context, q querier, id string) (sessionRow, err
 // trigger. An existing id returns the stored session with created=false;
 // an id of a deleted session returns ErrConflict.
 func (s *Store) CreateSession(ctx context.Context, in store.Session, initial []store.NewEvent) (store.Session, bool, error) {
-	if in.ID == "" {
-		return store.Session{}, false, fmt.Errorf("create session: %w", errMissingID)
+	if err := store.CheckID(in.ID); err != nil {
+		return store.Session{}, false, fmt.Errorf("create session: %w", err)
 	}
 	variables, storedVariables, err := encodeMap(in.Variables)
 	if err != nil {

@@ -16,12 +16,8 @@ import (
 // even with the same owner name. The stored CancelRequested is cleared;
 // the claim's Session keeps the value it had.
 func (s *Store) ClaimTurn(ctx context.Context, sessionID, owner string, ttl time.Duration) (store.TurnClaim, bool, error) {
-	if owner == "" {
-		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q: %w", sessionID, errMissingOwner)
-	}
-	if ttl <= 0 {
-		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q with ttl %v: %w",
-			sessionID, ttl, errInvalidTTL)
+	if err := store.CheckClaim(owner, ttl); err != nil {
+		return store.TurnClaim{}, false, fmt.Errorf("claim turn of session %q: %w", sessionID, err)
 	}
 	now := s.clock()
 	var claim store.TurnClaim
@@ -68,8 +64,8 @@ func setTurnLease(ctx context.Context, tx *sql.Tx, seq int64, l store.Lease) err
 // ExtendLease moves the lease's expiry to now+ttl, or returns ErrLeaseLost
 // when the lease expired or belongs to another claim.
 func (s *Store) ExtendLease(ctx context.Context, c store.TurnClaim, ttl time.Duration) error {
-	if ttl <= 0 {
-		return fmt.Errorf("extend turn lease of session %q with ttl %v: %w", c.SessionID, ttl, errInvalidTTL)
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("extend turn lease of session %q: %w", c.SessionID, err)
 	}
 	now := s.clock()
 	err := s.write(ctx, func(tx *sql.Tx) error {

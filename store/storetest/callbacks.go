@@ -63,11 +63,11 @@ func (h *harness) testClaimCallbackDue(t *testing.T) {
 	if _, ok, err := s.ClaimCallback(ctx, "d1", now, time.Minute); err != nil || ok {
 		t.Errorf("ClaimCallback with every callback leased = %v, %v; want false, nil", ok, err)
 	}
-	if _, _, err := s.ClaimCallback(ctx, "", now, time.Minute); err == nil {
-		t.Errorf("ClaimCallback(empty owner) error = nil, want an error")
+	if _, _, err := s.ClaimCallback(ctx, "", now, time.Minute); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("ClaimCallback(empty owner) error = %v, want ErrInvalidArgument", err)
 	}
-	if _, _, err := s.ClaimCallback(ctx, "d1", now, 0); err == nil {
-		t.Errorf("ClaimCallback(zero ttl) error = nil, want an error")
+	if _, _, err := s.ClaimCallback(ctx, "d1", now, 0); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("ClaimCallback(zero ttl) error = %v, want ErrInvalidArgument", err)
 	}
 }
 
@@ -298,8 +298,8 @@ func (h *harness) testRecordCallbackInvalid(t *testing.T) {
 			switch {
 			case tt.wantLost && !errors.Is(err, store.ErrLeaseLost):
 				t.Errorf("RecordCallback error = %v, want ErrLeaseLost", err)
-			case err == nil:
-				t.Errorf("RecordCallback error = nil, want an error")
+			case !tt.wantLost && !errors.Is(err, store.ErrInvalidArgument):
+				t.Errorf("RecordCallback error = %v, want ErrInvalidArgument", err)
 			}
 			if got := mustGetRun(t, s, "run-1"); got.Callback.Attempts != 0 || got.Callback.State != store.CallbackPending {
 				t.Errorf("callback = %q with %d attempts after a rejected outcome, want pending with 0",

@@ -13,6 +13,7 @@ func (h *harness) storeChecks() []check {
 	return []check{
 		{"Ping", h.testPing},
 		{"Closed", h.testClosed},
+		{"InvalidArguments", h.testInvalidArguments},
 	}
 }
 

@@ -68,8 +68,8 @@ func (h *harness) testCustomerPutGet(t *testing.T) {
 	if _, err := s.MergeCustomer(ctx, "nobody", false, map[string]any{"a": 1}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("MergeCustomer(unknown) error = %v, want ErrNotFound", err)
 	}
-	if _, _, err := s.PutCustomer(ctx, store.Customer{}); err == nil {
-		t.Errorf("PutCustomer(empty id) error = nil, want an error")
+	if _, _, err := s.PutCustomer(ctx, store.Customer{}); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("PutCustomer(empty id) error = %v, want ErrInvalidArgument", err)
 	}
 }
 

@@ -93,14 +93,14 @@ func (h *harness) testClaimDeliveryWork(t *testing.T) {
 	if _, ok := mustGetSession(t, s, "idle").Deliveries["webhook"]; ok {
 		t.Logf("idle session has a webhook entry; a missing entry means active at cursor 0")
 	}
-	if _, _, err := s.ClaimDelivery(ctx, store.DeliverySink{}, "w1", clock.Now(), time.Minute); err == nil {
-		t.Errorf("ClaimDelivery(no sink name) error = nil, want an error")
+	if _, _, err := s.ClaimDelivery(ctx, store.DeliverySink{}, "w1", clock.Now(), time.Minute); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("ClaimDelivery(no sink name) error = %v, want ErrInvalidArgument", err)
 	}
-	if _, _, err := s.ClaimDelivery(ctx, webhookSink, "", clock.Now(), time.Minute); err == nil {
-		t.Errorf("ClaimDelivery(empty owner) error = nil, want an error")
+	if _, _, err := s.ClaimDelivery(ctx, webhookSink, "", clock.Now(), time.Minute); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("ClaimDelivery(empty owner) error = %v, want ErrInvalidArgument", err)
 	}
-	if _, _, err := s.ClaimDelivery(ctx, webhookSink, "w1", clock.Now(), 0); err == nil {
-		t.Errorf("ClaimDelivery(zero ttl) error = nil, want an error")
+	if _, _, err := s.ClaimDelivery(ctx, webhookSink, "w1", clock.Now(), 0); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("ClaimDelivery(zero ttl) error = %v, want ErrInvalidArgument", err)
 	}
 }
 
@@ -256,8 +256,8 @@ func (h *harness) testRecordDeliveryInvalid(t *testing.T) {
 			switch {
 			case tt.wantConflict && !errors.Is(err, store.ErrConflict):
 				t.Errorf("RecordDelivery = %v, want ErrConflict", err)
-			case err == nil:
-				t.Errorf("RecordDelivery = nil, want an error")
+			case !tt.wantConflict && !errors.Is(err, store.ErrInvalidArgument):
+				t.Errorf("RecordDelivery = %v, want ErrInvalidArgument", err)
 			}
 		})
 	}

@@ -133,8 +133,8 @@ func (h *harness) testCreateRunInvalid(t *testing.T) {
 			switch {
 			case tt.conflict && !errors.Is(err, store.ErrConflict):
 				t.Errorf("CreateRun error = %v, want ErrConflict", err)
-			case err == nil:
-				t.Errorf("CreateRun error = nil, want an error")
+			case !tt.conflict && !errors.Is(err, store.ErrInvalidArgument):
+				t.Errorf("CreateRun error = %v, want ErrInvalidArgument", err)
 			}
 		})
 	}
@@ -286,11 +286,11 @@ func (h *harness) testClaimRunOrder(t *testing.T) {
 	if _, ok, err := s.ClaimRun(ctx, "w1", runTTL); err != nil || ok {
 		t.Errorf("ClaimRun with every run leased = %v, %v; want false, nil", ok, err)
 	}
-	if _, _, err := s.ClaimRun(ctx, "", runTTL); err == nil {
-		t.Errorf("ClaimRun(empty owner) error = nil, want an error")
+	if _, _, err := s.ClaimRun(ctx, "", runTTL); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("ClaimRun(empty owner) error = %v, want ErrInvalidArgument", err)
 	}
-	if _, _, err := s.ClaimRun(ctx, "w1", 0); err == nil {
-		t.Errorf("ClaimRun(zero ttl) error = nil, want an error")
+	if _, _, err := s.ClaimRun(ctx, "w1", 0); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("ClaimRun(zero ttl) error = %v, want ErrInvalidArgument", err)
 	}
 }
 
@@ -702,8 +702,8 @@ func (h *harness) testCompleteRun(t *testing.T) {
 	mustCreateRun(t, s, newRun("run-1"))
 	c := mustClaimRun(t, s, "w1", runTTL)
 	for _, status := range []string{"", store.RunRunning, store.RunQueued} {
-		if _, err := s.CompleteRun(context.Background(), c, store.RunResult{Status: status}); err == nil {
-			t.Errorf("CompleteRun(status %q) error = nil, want an error", status)
+		if _, err := s.CompleteRun(context.Background(), c, store.RunResult{Status: status}); !errors.Is(err, store.ErrInvalidArgument) {
+			t.Errorf("CompleteRun(status %q) error = %v, want ErrInvalidArgument", status, err)
 		}
 	}
 	if got := mustGetRun(t, s, "run-1"); got.Status != store.RunRunning {

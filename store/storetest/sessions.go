@@ -108,8 +108,8 @@ func (h *harness) testSessionCreate(t *testing.T) {
 	if manual.Mode != store.ModeManual || manual.NextOffset != 0 {
 		t.Errorf("CreateSession(manual) = mode %q next %d, want manual and 0", manual.Mode, manual.NextOffset)
 	}
-	if _, _, err := s.CreateSession(ctx, store.Session{}, nil); err == nil {
-		t.Errorf("CreateSession(empty id) error = nil, want an error")
+	if _, _, err := s.CreateSession(ctx, store.Session{}, nil); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("CreateSession(empty id) error = %v, want ErrInvalidArgument", err)
 	}
 	if _, err := s.GetSession(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetSession(unknown) error = %v, want ErrNotFound", err)

@@ -51,12 +51,17 @@
 //     changes on [store.RunTopic] and every change that
 //     [store.DeliveryTopic] lists, and no wake-up lost by a waiter that
 //     subscribes first and reads the store second.
-//   - Store: Ping, and ErrClosed from every method after Close.
+//   - Store: Ping, ErrClosed from every method after Close, and
+//     [store.ErrInvalidArgument] from every method given an argument its
+//     contract rules out.
 //   - Reopen and MultiProcess: see [Options].
 //
 // Besides the interface documentation, the suite expects a store to
-// reject with an error an empty lease owner, a ttl of zero, a delivery
-// sink without a name, and a session, customer or run without an id.
+// reject with an error wrapping [store.ErrInvalidArgument] an empty lease
+// owner, a ttl of zero, a delivery sink without a name, and a session,
+// customer or run without an id. The functions and methods of package
+// store that check arguments, such as [store.CheckClaim] and
+// [store.DeliveryOutcome.Validate], return such errors.
 //
 // A durable store sets [Options.Reopen]: a function that closes the store
 // and opens it again over the same data, as a restarted process would.

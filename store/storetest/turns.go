@@ -72,11 +72,11 @@ func (h *harness) testClaimTurnConditions(t *testing.T) {
 	}
 	mustCreate(t, s, "s-2")
 	mustTrigger(t, s, "s-2")
-	if _, _, err := s.ClaimTurn(ctx, "s-2", "", time.Minute); err == nil {
-		t.Errorf("ClaimTurn(empty owner) error = nil, want an error")
+	if _, _, err := s.ClaimTurn(ctx, "s-2", "", time.Minute); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("ClaimTurn(empty owner) error = %v, want ErrInvalidArgument", err)
 	}
-	if _, _, err := s.ClaimTurn(ctx, "s-2", "w1", 0); err == nil {
-		t.Errorf("ClaimTurn(zero ttl) error = nil, want an error")
+	if _, _, err := s.ClaimTurn(ctx, "s-2", "w1", 0); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("ClaimTurn(zero ttl) error = %v, want ErrInvalidArgument", err)
 	}
 }
 
