@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/store/storetest"
 )
 
 func TestListEventsBounds(t *testing.T) {
@@ -108,7 +109,7 @@ func TestClaimRunTieByID(t *testing.T) {
 // is not taken by a later claim that reads an earlier time.
 func TestClaimRunClockBackwards(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := storetest.NewClock()
 	s := New(WithClock(clock.Now))
 	for _, id := range []string{"run-a", "run-b"} {
 		r := newRun(id)
@@ -134,7 +135,7 @@ func TestClaimRunClockBackwards(t *testing.T) {
 
 func TestClaimCallbackOrder(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := storetest.NewClock()
 	s := New(WithClock(clock.Now))
 	start := clock.Now()
 	for _, id := range []string{"run-a", "run-b", "run-c"} {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/store/storetest"
 )
 
 // crashChildEnv makes the test binary act as the process that is killed:
@@ -49,7 +50,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		len(acks.events), len(acks.runs), len(acks.deliveries))
 
 	start := time.Now().UTC()
-	clock := &fakeClock{now: start}
+	clock := storetest.NewClockAt(start)
 	s := openTestStore(t, path, clock.Now)
 	ctx := context.Background()
 
@@ -98,7 +99,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 
 // checkCrashLeases checks that the leases the dead child held stay held
 // until they expire by the store's clock, and can be claimed after.
-func checkCrashLeases(t *testing.T, s *Store, clock *fakeClock) {
+func checkCrashLeases(t *testing.T, s *Store, clock *storetest.Clock) {
 	ctx := context.Background()
 	held, err := s.GetRun(ctx, crashHeldRun)
 	if err != nil {

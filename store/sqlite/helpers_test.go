@@ -6,42 +6,19 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/store/storetest"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// fakeClock is a settable clock for lease-expiry tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// newTestStore opens a store in a new temporary directory with a fake
-// clock.
-func newTestStore(t testing.TB) (*Store, *fakeClock) {
+// newTestStore opens a store in a new temporary directory with a clock
+// that moves only when the test advances it.
+func newTestStore(t testing.TB) (*Store, *storetest.Clock) {
 	t.Helper()
-	clock := newFakeClock()
+	clock := storetest.NewClock()
 	return openTestStore(t, filepath.Join(t.TempDir(), "agentry.db"), clock.Now), clock
 }
 

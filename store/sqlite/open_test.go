@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/store/storetest"
 )
 
 // lockChildEnv makes the test binary act as a second process that opens
@@ -279,7 +280,7 @@ func TestCloseCheckpointsAndRejectsCalls(t *testing.T) {
 }
 
 func TestPayloadsSurviveReopenByteExact(t *testing.T) {
-	clock := newFakeClock()
+	clock := storetest.NewClock()
 	path := filepath.Join(t.TempDir(), "agentry.db")
 	s := openTestStore(t, path, clock.Now)
 	ctx := context.Background()

@@ -139,7 +139,13 @@ type Clock struct {
 // The suite advances it by whole seconds, so durable stores that keep
 // microsecond precision return the times they were given.
 func NewClock() *Clock {
-	return &Clock{now: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
+	return NewClockAt(time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC))
+}
+
+// NewClockAt returns a clock set to start. A test whose store shares
+// leases with a process on the real clock starts it at time.Now.
+func NewClockAt(start time.Time) *Clock {
+	return &Clock{now: start}
 }
 
 // Now returns the clock's time.
