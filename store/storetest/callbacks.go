@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -122,28 +121,16 @@ func (h *harness) testClaimCallbackExclusive(t *testing.T) {
 	s, clock := h.open(t)
 	mustEndRun(t, s, "run-1")
 
-	var wins atomic.Int32
 	var winner atomic.Value
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range claimRacers {
-		wg.Go(func() {
-			<-start
-			c, ok, err := s.ClaimCallback(ctx, fmt.Sprintf("d%d", i), clock.Now(), time.Minute)
-			if err != nil {
-				t.Errorf("ClaimCallback: %v", err)
-				return
-			}
-			if ok {
-				wins.Add(1)
-				winner.Store(c)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if got := wins.Load(); got != 1 {
-		t.Fatalf("%d of %d concurrent callback claims succeeded, want exactly 1", got, claimRacers)
+	wins := raceClaims(t, "ClaimCallback", func(racer int) (bool, error) {
+		c, ok, err := s.ClaimCallback(ctx, fmt.Sprintf("d%d", racer), clock.Now(), time.Minute)
+		if ok {
+			winner.Store(c)
+		}
+		return ok, err
+	})
+	if wins != 1 {
+		t.Fatalf("%d of %d concurrent callback claims succeeded, want exactly 1", wins, claimRacers)
 	}
 	old := winner.Load().(store.CallbackClaim)
 
@@ -175,38 +162,11 @@ func (h *harness) testClaimCallbackOnce(t *testing.T) {
 		mustEndRun(t, s, fmt.Sprintf("run-%02d", i))
 	}
 
-	var mu sync.Mutex
-	claims := make(map[string]int)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range claimWorkers {
-		wg.Go(func() {
-			<-start
-			for {
-				c, ok, err := s.ClaimCallback(ctx, fmt.Sprintf("d%d", i), clock.Now(), time.Minute)
-				if err != nil {
-					t.Errorf("ClaimCallback: %v", err)
-					return
-				}
-				if !ok {
-					return
-				}
-				mu.Lock()
-				claims[c.Run.ID]++
-				mu.Unlock()
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if len(claims) != callbacks {
-		t.Errorf("%d distinct callbacks claimed, want %d", len(claims), callbacks)
-	}
-	for id, n := range claims {
-		if n != 1 {
-			t.Errorf("callback of %q claimed %d times, want once", id, n)
-		}
-	}
+	claims := claimAll(t, "ClaimCallback", func(worker int) (string, bool, error) {
+		c, ok, err := s.ClaimCallback(ctx, fmt.Sprintf("d%d", worker), clock.Now(), time.Minute)
+		return c.Run.ID, ok, err
+	})
+	assertClaimedOnce(t, claims, callbacks, "callback", "")
 }
 
 func (h *harness) testRecordCallback(t *testing.T) {

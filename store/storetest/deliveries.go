@@ -385,26 +385,12 @@ func (h *harness) testClaimDeliveryExclusive(t *testing.T) {
 	mustCreate(t, s, "s1")
 	appendN(t, s, "s1", 1)
 
-	var wins atomic.Int32
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range claimRacers {
-		wg.Go(func() {
-			<-start
-			_, ok, err := s.ClaimDelivery(ctx, webhookSink, fmt.Sprintf("w%d", i), clock.Now(), time.Minute)
-			if err != nil {
-				t.Errorf("ClaimDelivery: %v", err)
-				return
-			}
-			if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if got := wins.Load(); got != 1 {
-		t.Errorf("%d of %d concurrent delivery claims succeeded, want exactly 1", got, claimRacers)
+	wins := raceClaims(t, "ClaimDelivery", func(racer int) (bool, error) {
+		_, ok, err := s.ClaimDelivery(ctx, webhookSink, fmt.Sprintf("w%d", racer), clock.Now(), time.Minute)
+		return ok, err
+	})
+	if wins != 1 {
+		t.Errorf("%d of %d concurrent delivery claims succeeded, want exactly 1", wins, claimRacers)
 	}
 }
 

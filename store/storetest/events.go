@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -329,39 +328,32 @@ func (h *harness) testAppendGaplessConcurrent(t *testing.T) {
 	s, _ := h.open(t)
 	mustCreate(t, s, "s-1")
 
-	var wg sync.WaitGroup
 	errs := make(chan error, appendWriters)
 	returned := make(chan int64, 2*appendWriters*appendsPerWrite)
-	start := make(chan struct{})
-	for w := range appendWriters {
-		wg.Go(func() {
-			<-start
-			for i := range appendsPerWrite {
-				batch := []store.NewEvent{textEvent(fmt.Sprintf("w%d-%d", w, i))}
-				if (w+i)%3 == 0 {
-					batch = append(batch, textEvent(fmt.Sprintf("w%d-%d-b", w, i)))
-				}
-				evs, err := s.Append(ctx, "s-1", batch, store.AppendOptions{})
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(evs) != len(batch) {
-					errs <- fmt.Errorf("Append of %d events returned %d", len(batch), len(evs))
-					return
-				}
-				for j, ev := range evs {
-					if j > 0 && ev.Offset != evs[j-1].Offset+1 {
-						errs <- fmt.Errorf("one append's offsets %d and %d are not contiguous", evs[j-1].Offset, ev.Offset)
-						return
-					}
-					returned <- ev.Offset
-				}
+	runAtOnce(appendWriters, func(w int) {
+		for i := range appendsPerWrite {
+			batch := []store.NewEvent{textEvent(fmt.Sprintf("w%d-%d", w, i))}
+			if (w+i)%3 == 0 {
+				batch = append(batch, textEvent(fmt.Sprintf("w%d-%d-b", w, i)))
 			}
-		})
-	}
-	close(start)
-	wg.Wait()
+			evs, err := s.Append(ctx, "s-1", batch, store.AppendOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			if len(evs) != len(batch) {
+				errs <- fmt.Errorf("Append of %d events returned %d", len(batch), len(evs))
+				return
+			}
+			for j, ev := range evs {
+				if j > 0 && ev.Offset != evs[j-1].Offset+1 {
+					errs <- fmt.Errorf("one append's offsets %d and %d are not contiguous", evs[j-1].Offset, ev.Offset)
+					return
+				}
+				returned <- ev.Offset
+			}
+		}
+	})
 	close(errs)
 	close(returned)
 	for err := range errs {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,146 +285,102 @@ func sameRawJSON(got, want json.RawMessage) bool {
 	return okG && okW && reflect.DeepEqual(g, w)
 }
 
+// fieldDiffs collects the fields in which a value differs from the one a
+// check expects, each as "field = got, want want".
+type fieldDiffs struct {
+	// prefix goes before each field name, such as "Callback.".
+	prefix string
+	diffs  []string
+}
+
+func (d *fieldDiffs) add(field string, got, want any) {
+	d.diffs = append(d.diffs, fmt.Sprintf("%s%s = %v, want %v", d.prefix, field, got, want))
+}
+
+func (d *fieldDiffs) String() string { return strings.Join(d.diffs, "; ") }
+
+// diffField records field when got and want are not equal.
+func diffField[T comparable](d *fieldDiffs, field string, got, want T) {
+	if got != want {
+		d.add(field, got, want)
+	}
+}
+
+// diffTime records field when got and want are not the same instant.
+func diffTime(d *fieldDiffs, field string, got, want time.Time) {
+	if !got.Equal(want) {
+		d.add(field, got, want)
+	}
+}
+
+// diffLease records field when the leases differ, comparing the expiry as
+// an instant.
+func diffLease(d *fieldDiffs, field string, got, want store.Lease) {
+	if !sameLease(got, want) {
+		d.add(field, got, want)
+	}
+}
+
 // diffRun describes the fields in which got differs from want, or returns
 // "" when they match. Times compare as instants and JSON by value.
 func diffRun(got, want store.Run) string {
-	var diffs []string
-	add := func(field string, g, w any) {
-		diffs = append(diffs, fmt.Sprintf("%s = %v, want %v", field, g, w))
-	}
-	if got.ID != want.ID {
-		add("ID", got.ID, want.ID)
-	}
-	if got.RoutineID != want.RoutineID {
-		add("RoutineID", got.RoutineID, want.RoutineID)
-	}
-	if got.Status != want.Status {
-		add("Status", got.Status, want.Status)
-	}
+	d := &fieldDiffs{}
+	diffField(d, "ID", got.ID, want.ID)
+	diffField(d, "RoutineID", got.RoutineID, want.RoutineID)
+	diffField(d, "Status", got.Status, want.Status)
 	if !sameRawJSON(got.Input, want.Input) {
-		add("Input", string(got.Input), string(want.Input))
+		d.add("Input", string(got.Input), string(want.Input))
 	}
 	if !sameRawJSON(got.Output, want.Output) {
-		add("Output", string(got.Output), string(want.Output))
+		d.add("Output", string(got.Output), string(want.Output))
 	}
 	if !reflect.DeepEqual(got.Error, want.Error) {
-		add("Error", got.Error, want.Error)
+		d.add("Error", got.Error, want.Error)
 	}
-	if got.CallbackURL != want.CallbackURL {
-		add("CallbackURL", got.CallbackURL, want.CallbackURL)
-	}
-	if got.IdempotencyKey != want.IdempotencyKey {
-		add("IdempotencyKey", got.IdempotencyKey, want.IdempotencyKey)
-	}
-	if got.InputHash != want.InputHash {
-		add("InputHash", got.InputHash, want.InputHash)
-	}
-	if got.Trigger != want.Trigger {
-		add("Trigger", got.Trigger, want.Trigger)
-	}
+	diffField(d, "CallbackURL", got.CallbackURL, want.CallbackURL)
+	diffField(d, "IdempotencyKey", got.IdempotencyKey, want.IdempotencyKey)
+	diffField(d, "InputHash", got.InputHash, want.InputHash)
+	diffField(d, "Trigger", got.Trigger, want.Trigger)
 	if !sameMap(got.Metadata, want.Metadata) {
-		add("Metadata", got.Metadata, want.Metadata)
+		d.add("Metadata", got.Metadata, want.Metadata)
 	}
-	if got.Attempts != want.Attempts {
-		add("Attempts", got.Attempts, want.Attempts)
+	diffField(d, "Attempts", got.Attempts, want.Attempts)
+	diffField(d, "MaxAttempts", got.MaxAttempts, want.MaxAttempts)
+	diffField(d, "Timeout", got.Timeout, want.Timeout)
+	diffTime(d, "Deadline", got.Deadline, want.Deadline)
+	diffLease(d, "Lease", got.Lease, want.Lease)
+	diffTime(d, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	diffTime(d, "StartedAt", got.StartedAt, want.StartedAt)
+	diffTime(d, "FinishedAt", got.FinishedAt, want.FinishedAt)
+	if callback := diffCallback(got.Callback, want.Callback); callback != "" {
+		d.diffs = append(d.diffs, callback)
 	}
-	if got.MaxAttempts != want.MaxAttempts {
-		add("MaxAttempts", got.MaxAttempts, want.MaxAttempts)
-	}
-	if got.Timeout != want.Timeout {
-		add("Timeout", got.Timeout, want.Timeout)
-	}
-	if !got.Deadline.Equal(want.Deadline) {
-		add("Deadline", got.Deadline, want.Deadline)
-	}
-	if !sameLease(got.Lease, want.Lease) {
-		add("Lease", got.Lease, want.Lease)
-	}
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		add("CreatedAt", got.CreatedAt, want.CreatedAt)
-	}
-	if !got.StartedAt.Equal(want.StartedAt) {
-		add("StartedAt", got.StartedAt, want.StartedAt)
-	}
-	if !got.FinishedAt.Equal(want.FinishedAt) {
-		add("FinishedAt", got.FinishedAt, want.FinishedAt)
-	}
-	if d := diffCallback(got.Callback, want.Callback); d != "" {
-		diffs = append(diffs, d)
-	}
-	return joinDiffs(diffs)
+	return d.String()
 }
 
 // diffCallback describes how got differs from want, or returns "".
 func diffCallback(got, want store.CallbackState) string {
-	var diffs []string
-	add := func(field string, g, w any) {
-		diffs = append(diffs, fmt.Sprintf("Callback.%s = %v, want %v", field, g, w))
-	}
-	if got.State != want.State {
-		add("State", got.State, want.State)
-	}
-	if got.Attempts != want.Attempts {
-		add("Attempts", got.Attempts, want.Attempts)
-	}
-	if !got.NextAttemptAt.Equal(want.NextAttemptAt) {
-		add("NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
-	}
-	if got.LastStatus != want.LastStatus {
-		add("LastStatus", got.LastStatus, want.LastStatus)
-	}
-	if got.LastError != want.LastError {
-		add("LastError", got.LastError, want.LastError)
-	}
-	if !got.DeliveredAt.Equal(want.DeliveredAt) {
-		add("DeliveredAt", got.DeliveredAt, want.DeliveredAt)
-	}
-	if !sameLease(got.Lease, want.Lease) {
-		add("Lease", got.Lease, want.Lease)
-	}
-	return joinDiffs(diffs)
+	d := &fieldDiffs{prefix: "Callback."}
+	diffField(d, "State", got.State, want.State)
+	diffField(d, "Attempts", got.Attempts, want.Attempts)
+	diffTime(d, "NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
+	diffField(d, "LastStatus", got.LastStatus, want.LastStatus)
+	diffField(d, "LastError", got.LastError, want.LastError)
+	diffTime(d, "DeliveredAt", got.DeliveredAt, want.DeliveredAt)
+	diffLease(d, "Lease", got.Lease, want.Lease)
+	return d.String()
 }
 
 // diffDelivery describes how got differs from want, or returns "".
 func diffDelivery(got, want store.Delivery) string {
-	var diffs []string
-	add := func(field string, g, w any) {
-		diffs = append(diffs, fmt.Sprintf("%s = %v, want %v", field, g, w))
-	}
-	if got.State != want.State {
-		add("State", got.State, want.State)
-	}
-	if got.Cursor != want.Cursor {
-		add("Cursor", got.Cursor, want.Cursor)
-	}
-	if got.Attempts != want.Attempts {
-		add("Attempts", got.Attempts, want.Attempts)
-	}
-	if !got.NextAttemptAt.Equal(want.NextAttemptAt) {
-		add("NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
-	}
-	if got.LastStatus != want.LastStatus {
-		add("LastStatus", got.LastStatus, want.LastStatus)
-	}
-	if got.LastError != want.LastError {
-		add("LastError", got.LastError, want.LastError)
-	}
-	if !got.LastAttemptAt.Equal(want.LastAttemptAt) {
-		add("LastAttemptAt", got.LastAttemptAt, want.LastAttemptAt)
-	}
-	if !sameLease(got.Lease, want.Lease) {
-		add("Lease", got.Lease, want.Lease)
-	}
-	return joinDiffs(diffs)
-}
-
-func joinDiffs(diffs []string) string {
-	out := ""
-	for i, d := range diffs {
-		if i > 0 {
-			out += "; "
-		}
-		out += d
-	}
-	return out
+	d := &fieldDiffs{}
+	diffField(d, "State", got.State, want.State)
+	diffField(d, "Cursor", got.Cursor, want.Cursor)
+	diffField(d, "Attempts", got.Attempts, want.Attempts)
+	diffTime(d, "NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
+	diffField(d, "LastStatus", got.LastStatus, want.LastStatus)
+	diffField(d, "LastError", got.LastError, want.LastError)
+	diffTime(d, "LastAttemptAt", got.LastAttemptAt, want.LastAttemptAt)
+	diffLease(d, "Lease", got.Lease, want.Lease)
+	return d.String()
 }

@@ -157,14 +157,7 @@ func (h *harness) testMultiProcessClaimRuns(t *testing.T) {
 	for _, id := range slices.Concat(parentIDs, res.RunIDs) {
 		claims[id]++
 	}
-	if len(claims) != multiRuns {
-		t.Errorf("%d distinct runs claimed across both processes, want %d", len(claims), multiRuns)
-	}
-	for id, n := range claims {
-		if n != 1 {
-			t.Errorf("run %q claimed %d times across both processes, want once", id, n)
-		}
-	}
+	assertClaimedOnce(t, claims, multiRuns, "run", " across both processes")
 }
 
 // testMultiProcessNotifier subscribes here and appends in a child

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -206,20 +205,13 @@ func (h *harness) testCreateRunIdempotencyConcurrent(t *testing.T) {
 		err     error
 	}
 	results := make(chan result, idemCreators)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range idemCreators {
-		wg.Go(func() {
-			<-start
-			r := newRun(fmt.Sprintf("run-%02d", i))
-			r.IdempotencyKey = "same-key"
-			r.InputHash = fmt.Sprintf("hash-%02d", i)
-			got, created, err := s.CreateRun(ctx, r)
-			results <- result{id: got.ID, created: created, err: err}
-		})
-	}
-	close(start)
-	wg.Wait()
+	runAtOnce(idemCreators, func(i int) {
+		r := newRun(fmt.Sprintf("run-%02d", i))
+		r.IdempotencyKey = "same-key"
+		r.InputHash = fmt.Sprintf("hash-%02d", i)
+		got, created, err := s.CreateRun(ctx, r)
+		results <- result{id: got.ID, created: created, err: err}
+	})
 	close(results)
 
 	created := 0
@@ -347,39 +339,11 @@ func (h *harness) testClaimRunExclusive(t *testing.T) {
 		mustCreateRun(t, s, r)
 	}
 
-	var mu sync.Mutex
-	claims := make(map[string]int)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range claimWorkers {
-		wg.Go(func() {
-			<-start
-			for {
-				c, ok, err := s.ClaimRun(ctx, fmt.Sprintf("worker-%d", i), runTTL)
-				if err != nil {
-					t.Errorf("ClaimRun: %v", err)
-					return
-				}
-				if !ok {
-					return
-				}
-				mu.Lock()
-				claims[c.Run.ID]++
-				mu.Unlock()
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	if len(claims) != claimRuns {
-		t.Errorf("%d distinct runs claimed, want %d", len(claims), claimRuns)
-	}
-	for id, n := range claims {
-		if n != 1 {
-			t.Errorf("run %q claimed %d times, want once", id, n)
-		}
-	}
+	claims := claimAll(t, "ClaimRun", func(worker int) (string, bool, error) {
+		c, ok, err := s.ClaimRun(ctx, fmt.Sprintf("worker-%d", worker), runTTL)
+		return c.Run.ID, ok, err
+	})
+	assertClaimedOnce(t, claims, claimRuns, "run", "")
 }
 
 func (h *harness) testRunLeaseExpiry(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,31 +84,12 @@ func (h *harness) testClaimTurnExclusive(t *testing.T) {
 	mustCreate(t, s, "s-1")
 	mustTrigger(t, s, "s-1")
 
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	errs := make(chan error, claimRacers)
-	start := make(chan struct{})
-	for i := range claimRacers {
-		wg.Go(func() {
-			<-start
-			_, ok, err := s.ClaimTurn(ctx, "s-1", fmt.Sprintf("worker-%d", i), time.Minute)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("ClaimTurn: %v", err)
-	}
-	if got := wins.Load(); got != 1 {
-		t.Errorf("%d of %d concurrent claims succeeded, want exactly 1", got, claimRacers)
+	wins := raceClaims(t, "ClaimTurn", func(racer int) (bool, error) {
+		_, ok, err := s.ClaimTurn(ctx, "s-1", fmt.Sprintf("worker-%d", racer), time.Minute)
+		return ok, err
+	})
+	if wins != 1 {
+		t.Errorf("%d of %d concurrent claims succeeded, want exactly 1", wins, claimRacers)
 	}
 }
 
