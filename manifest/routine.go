@@ -60,6 +60,9 @@ type Node struct {
 	// ChatState is the instruction for the model at this node of a
 	// conversation.
 	ChatState string `json:"chat_state,omitempty"`
+	// Macros name entries of context.macros whose text is the approved
+	// wording of replies at this chat node.
+	Macros []string `json:"macros,omitempty"`
 	// Tools are the tools the node calls, as "namespace:name".
 	Tools []string `json:"tools,omitempty"`
 	// ToolInstruction is the instruction for calling Tools.

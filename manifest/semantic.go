@@ -58,6 +58,7 @@ func checkSemantics(t *tree, dir string, p *problems) semantics {
 	c.variables()
 	c.routines()
 	c.glossary()
+	c.macros()
 	c.relationships(c.policies())
 	c.webhooks()
 	c.mcps()

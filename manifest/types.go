@@ -166,7 +166,8 @@ type Provider struct {
 }
 
 // Context is the `agent_config.context` block: the agent's prompt,
-// language, greeting, variables, glossary, policies and routines.
+// language, greeting, variables, glossary, policies, routines and
+// macros.
 type Context struct {
 	// SystemPrompt is the base instruction, inline or from a file.
 	SystemPrompt *SystemPrompt `json:"system_prompt,omitempty"`
@@ -188,6 +189,9 @@ type Context struct {
 	Policies []Policy `json:"policies,omitempty"`
 	// Relationships order and link policies.
 	Relationships Relationships `json:"relationships,omitempty"`
+	// Macros are approved reply wordings that chat nodes of routines
+	// name.
+	Macros []Macro `json:"macros,omitempty"`
 	// Handoff offers the built-in:handoff tool, which hands the session to
 	// a human, in every round under runtime.tool_access open. Under
 	// guided, and in either mode for a matched policy that lists it, a
