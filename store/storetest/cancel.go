@@ -43,9 +43,7 @@ func (h *harness) testRequestCancelNoLease(t *testing.T) {
 	if _, err := s.RequestCancel(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RequestCancel(unknown session) error = %v, want ErrNotFound", err)
 	}
-	mustCreate(t, s, "s-2")
-	mustTrigger(t, s, "s-2")
-	mustClaimTurn(t, s, "s-2", "w1", time.Minute)
+	mustHoldTurn(t, s, "s-2", "w1", time.Minute)
 	if err := s.DeleteSession(ctx, "s-2"); err != nil {
 		t.Fatalf("DeleteSession: %v", err)
 	}
@@ -60,9 +58,7 @@ func (h *harness) testRequestCancelNoLease(t *testing.T) {
 func (h *harness) testRequestCancelHeld(t *testing.T) {
 	ctx := context.Background()
 	s, _ := h.open(t)
-	mustCreate(t, s, "s-1")
-	trigger := mustTrigger(t, s, "s-1")
-	c := mustClaimTurn(t, s, "s-1", "w1", time.Minute)
+	c, trigger := mustHoldTurn(t, s, "s-1", "w1", time.Minute)
 
 	wake, cancel := s.Notifier().Subscribe("s-1")
 	defer cancel()
@@ -104,9 +100,7 @@ func (h *harness) testRequestCancelHeld(t *testing.T) {
 func (h *harness) testRequestCancelRelease(t *testing.T) {
 	ctx := context.Background()
 	s, _ := h.open(t)
-	mustCreate(t, s, "s-1")
-	mustTrigger(t, s, "s-1")
-	c := mustClaimTurn(t, s, "s-1", "w1", time.Minute)
+	c, _ := mustHoldTurn(t, s, "s-1", "w1", time.Minute)
 	if !mustRequestCancel(t, s, "s-1") {
 		t.Fatalf("RequestCancel(held lease) = false, want true")
 	}
@@ -127,9 +121,7 @@ func (h *harness) testRequestCancelRelease(t *testing.T) {
 func (h *harness) testRequestCancelExpired(t *testing.T) {
 	ctx := context.Background()
 	s, clock := h.open(t)
-	mustCreate(t, s, "s-1")
-	trigger := mustTrigger(t, s, "s-1")
-	mustClaimTurn(t, s, "s-1", "w1", 10*time.Second)
+	_, trigger := mustHoldTurn(t, s, "s-1", "w1", 10*time.Second)
 	clock.Advance(10 * time.Second)
 	if mustRequestCancel(t, s, "s-1") {
 		t.Errorf("RequestCancel(lease expired at the store's clock) = true, want false")
@@ -163,9 +155,7 @@ func (h *harness) testRequestCancelExpired(t *testing.T) {
 func (h *harness) testReopenCancelRequested(t *testing.T) {
 	ctx := context.Background()
 	s, clock := h.open(t)
-	mustCreate(t, s, "s-1")
-	trigger := mustTrigger(t, s, "s-1")
-	c := mustClaimTurn(t, s, "s-1", "w1", time.Minute)
+	c, trigger := mustHoldTurn(t, s, "s-1", "w1", time.Minute)
 	if !mustRequestCancel(t, s, "s-1") {
 		t.Fatalf("RequestCancel(held lease) = false, want true")
 	}
@@ -187,9 +177,7 @@ func (h *harness) testReopenCancelRequested(t *testing.T) {
 // cancel in a child process: the waiter here is woken and reads the flag.
 func (h *harness) testMultiProcessRequestCancel(t *testing.T) {
 	s, _ := h.open(t)
-	mustCreate(t, s, "s-1")
-	mustTrigger(t, s, "s-1")
-	mustClaimTurn(t, s, "s-1", "parent", longTTL)
+	mustHoldTurn(t, s, "s-1", "parent", longTTL)
 	wake, cancel := s.Notifier().Subscribe("s-1")
 	defer cancel()
 	drain(wake)

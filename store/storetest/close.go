@@ -28,12 +28,7 @@ func (h *harness) testPing(t *testing.T) {
 func (h *harness) testClosed(t *testing.T) {
 	ctx := context.Background()
 	s, clock := h.open(t)
-	mustCreate(t, s, "s-1")
-	mustTrigger(t, s, "s-1")
-	turn := mustClaimTurn(t, s, "s-1", "w1", time.Minute)
-	mustCreateRun(t, s, newRun("run-1"))
-	run := mustClaimRun(t, s, "w1", time.Minute)
-	delivery := mustClaimDelivery(t, s, webhookSink, "w1", clock.Now())
+	turn, run, delivery := mustHoldClaims(t, s, clock.Now())
 
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)

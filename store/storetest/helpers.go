@@ -99,6 +99,28 @@ func mustClaimTurn(t testing.TB, s store.Store, id, owner string, ttl time.Durat
 	return c
 }
 
+// mustHoldTurn creates the session, appends one triggering event and
+// claims the session's turn for owner. It returns the claim and the
+// trigger.
+func mustHoldTurn(t testing.TB, s store.Store, id, owner string, ttl time.Duration) (store.TurnClaim, store.Event) {
+	t.Helper()
+	mustCreate(t, s, id)
+	trigger := mustTrigger(t, s, id)
+	return mustClaimTurn(t, s, id, owner, ttl), trigger
+}
+
+// mustHoldClaims creates session s-1 with one triggering event and the
+// queued run run-1, then claims for w1, with a one-minute lease, the
+// session's turn, the run and the session's delivery to webhookSink.
+func mustHoldClaims(t testing.TB, s store.Store, now time.Time) (store.TurnClaim, store.RunClaim, store.DeliveryClaim) {
+	t.Helper()
+	turn, _ := mustHoldTurn(t, s, "s-1", "w1", time.Minute)
+	mustCreateRun(t, s, newRun("run-1"))
+	run := mustClaimRun(t, s, "w1", time.Minute)
+	delivery := mustClaimDelivery(t, s, webhookSink, "w1", now)
+	return turn, run, delivery
+}
+
 // newRun returns a queued run of routine "triage" with the given id.
 func newRun(id string) store.Run {
 	return store.Run{

@@ -14,14 +14,9 @@ import (
 func (h *harness) testInvalidArguments(t *testing.T) {
 	ctx := context.Background()
 	s, clock := h.open(t)
-	mustCreate(t, s, "s-1")
-	mustTrigger(t, s, "s-1")
-	turn := mustClaimTurn(t, s, "s-1", "w1", time.Minute)
-	mustCreateRun(t, s, newRun("run-1"))
-	run := mustClaimRun(t, s, "w1", time.Minute)
+	turn, run, delivery := mustHoldClaims(t, s, clock.Now())
 	mustEndRun(t, s, "run-cb")
 	callback := mustClaimCallback(t, s, "d1", clock.Now())
-	delivery := mustClaimDelivery(t, s, webhookSink, "w1", clock.Now())
 	now := clock.Now()
 	withRun := func(modify func(r *store.Run)) store.Run {
 		r := newRun("run-new")

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -95,33 +94,15 @@ func (h *harness) testMultiProcessAppends(t *testing.T) {
 	})
 	child.begin(t)
 
-	ctx := context.Background()
-	returned := make(chan int64, multiAppendWriters*multiAppendsPerWriter)
-	errs := make(chan error, multiAppendWriters)
-	var wg sync.WaitGroup
-	for w := range multiAppendWriters {
-		wg.Go(func() {
-			for i := range multiAppendsPerWriter {
-				evs, err := s.Append(ctx, "s-1", []store.NewEvent{textEvent(fmt.Sprintf("parent w%d-%d", w, i))}, store.AppendOptions{})
-				if err != nil {
-					errs <- err
-					return
-				}
-				returned <- evs[0].Offset
-			}
-		})
-	}
-	wg.Wait()
-	close(returned)
-	close(errs)
-	for err := range errs {
+	returned, err := appendFromWriters(s, "s-1", multiAppendWriters, multiAppendWriters*multiAppendsPerWriter, "parent")
+	if err != nil {
 		t.Errorf("Append in the parent: %v", err)
 	}
 	res := child.wait(t)
 	if len(res.Offsets) != multiAppendWriters*multiAppendsPerWriter {
 		t.Errorf("child appended %d events, want %d", len(res.Offsets), multiAppendWriters*multiAppendsPerWriter)
 	}
-	checkGapless(t, s, "s-1", append(collect(returned), res.Offsets...))
+	checkGapless(t, s, "s-1", append(returned, res.Offsets...))
 }
 
 // testMultiProcessClaimRuns claims runs from a child process and this one
@@ -348,7 +329,7 @@ func performChild(opts Options, encoded string, stdin io.Reader, stdout io.Write
 	var res childResult
 	switch task.Op {
 	case taskAppend:
-		res.Offsets, err = childAppend(s, task)
+		res.Offsets, err = appendFromWriters(s, task.Session, task.Writers, task.Count, "child")
 	case taskClaimRuns:
 		res.RunIDs, err = childClaimRuns(s, task)
 	case taskRequestCancel:
@@ -365,40 +346,6 @@ func performChild(opts Options, encoded string, stdin io.Reader, stdout io.Write
 	}
 	fmt.Fprintln(stdout, childLinePrefix+"result "+string(encodedRes))
 	return nil
-}
-
-// childAppend appends task.Count events to task.Session, one per call,
-// from task.Writers goroutines, and returns their offsets.
-func childAppend(s store.Store, task childTask) ([]int64, error) {
-	ctx := context.Background()
-	writers := max(task.Writers, 1)
-	var (
-		mu      sync.Mutex
-		offsets []int64
-		errs    []error
-		wg      sync.WaitGroup
-	)
-	for w := range writers {
-		n := task.Count / writers
-		if w < task.Count%writers {
-			n++
-		}
-		wg.Go(func() {
-			for i := range n {
-				evs, err := s.Append(ctx, task.Session, []store.NewEvent{textEvent(fmt.Sprintf("child w%d-%d", w, i))}, store.AppendOptions{})
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, fmt.Errorf("append to session %q: %w", task.Session, err))
-					mu.Unlock()
-					return
-				}
-				offsets = append(offsets, evs[0].Offset)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return offsets, errors.Join(errs...)
 }
 
 // childClaimRuns claims runs as task.Owner until none is left and returns

@@ -66,9 +66,7 @@ func (h *harness) testNotifierAppend(t *testing.T) {
 func (h *harness) testNotifierCompleteTurn(t *testing.T) {
 	ctx := context.Background()
 	s, _ := h.open(t)
-	mustCreate(t, s, "s-1")
-	trigger := mustTrigger(t, s, "s-1")
-	c := mustClaimTurn(t, s, "s-1", "w1", time.Minute)
+	c, trigger := mustHoldTurn(t, s, "s-1", "w1", time.Minute)
 
 	wake, cancel := s.Notifier().Subscribe("s-1")
 	defer cancel()

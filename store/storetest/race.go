@@ -1,8 +1,13 @@
 package storetest
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/agentry/agentry/store"
 )
 
 // runAtOnce calls f(i) for each i in [0, n) from n goroutines that start
@@ -80,4 +85,37 @@ func assertClaimedOnce(t *testing.T, claims map[string]int, want int, kind, wher
 			t.Errorf("%s %q claimed %d times%s, want once", kind, id, n, where)
 		}
 	}
+}
+
+// appendFromWriters appends count events to the session, one per call,
+// from writers goroutines that start together, and returns the offsets
+// the calls returned. Each writer stops at its first error, and the
+// returned error joins them. The event texts start with label.
+func appendFromWriters(s store.Store, sessionID string, writers, count int, label string) ([]int64, error) {
+	ctx := context.Background()
+	writers = max(writers, 1)
+	var (
+		mu      sync.Mutex
+		offsets []int64
+		errs    []error
+	)
+	runAtOnce(writers, func(w int) {
+		n := count / writers
+		if w < count%writers {
+			n++
+		}
+		for i := range n {
+			event := textEvent(fmt.Sprintf("%s w%d-%d", label, w, i))
+			evs, err := s.Append(ctx, sessionID, []store.NewEvent{event}, store.AppendOptions{})
+			mu.Lock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("append to session %q: %w", sessionID, err))
+				mu.Unlock()
+				return
+			}
+			offsets = append(offsets, evs[0].Offset)
+			mu.Unlock()
+		}
+	})
+	return offsets, errors.Join(errs...)
 }

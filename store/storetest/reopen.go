@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -260,9 +258,7 @@ func (h *harness) testReopenRuns(t *testing.T) {
 func (h *harness) testReopenTurnLease(t *testing.T) {
 	ctx := context.Background()
 	s, clock := h.open(t)
-	mustCreate(t, s, "s-1")
-	trigger := mustTrigger(t, s, "s-1")
-	old := mustClaimTurn(t, s, "s-1", "w1", 30*time.Second)
+	old, trigger := mustHoldTurn(t, s, "s-1", "w1", 30*time.Second)
 
 	s = h.reopen(t, s, clock)
 
@@ -353,7 +349,6 @@ func (h *harness) testReopenDeliveryLease(t *testing.T) {
 // testReopenOffsets appends before and after a reopen, concurrently after
 // it: the log stays gapless across both stores.
 func (h *harness) testReopenOffsets(t *testing.T) {
-	ctx := context.Background()
 	s, clock := h.open(t)
 	mustCreate(t, s, "s-1")
 	var offsets []int64
@@ -364,27 +359,10 @@ func (h *harness) testReopenOffsets(t *testing.T) {
 	s = h.reopen(t, s, clock)
 
 	const writers, perWriter = 4, 5
-	returned := make(chan int64, writers*perWriter)
-	errs := make(chan error, writers)
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			for i := range perWriter {
-				evs, err := s.Append(ctx, "s-1", []store.NewEvent{textEvent(fmt.Sprintf("w%d-%d", w, i))}, store.AppendOptions{})
-				if err != nil {
-					errs <- err
-					return
-				}
-				returned <- evs[0].Offset
-			}
-		})
-	}
-	wg.Wait()
-	close(returned)
-	close(errs)
-	for err := range errs {
+	returned, err := appendFromWriters(s, "s-1", writers, writers*perWriter, "reopened")
+	if err != nil {
 		t.Fatalf("Append after reopen: %v", err)
 	}
-	offsets = append(offsets, collect(returned)...)
+	offsets = append(offsets, returned...)
 	checkGapless(t, s, "s-1", offsets)
 }

@@ -148,9 +148,7 @@ func (h *harness) testTurnLeaseExpiry(t *testing.T) {
 func (h *harness) testCompleteTurn(t *testing.T) {
 	ctx := context.Background()
 	s, clock := h.open(t)
-	mustCreate(t, s, "s-1")
-	trigger := mustTrigger(t, s, "s-1")
-	claim := mustClaimTurn(t, s, "s-1", "w1", time.Minute)
+	claim, trigger := mustHoldTurn(t, s, "s-1", "w1", time.Minute)
 	// A message arriving mid-turn must still need its own turn afterwards.
 	late := mustTrigger(t, s, "s-1")
 	clock.Advance(time.Second)
@@ -291,9 +289,7 @@ func (h *harness) testCompleteTurnLostLease(t *testing.T) {
 func (h *harness) testReleaseTurn(t *testing.T) {
 	ctx := context.Background()
 	s, clock := h.open(t)
-	mustCreate(t, s, "s-1")
-	mustTrigger(t, s, "s-1")
-	c := mustClaimTurn(t, s, "s-1", "w1", time.Hour)
+	c, _ := mustHoldTurn(t, s, "s-1", "w1", time.Hour)
 	if err := s.ReleaseTurn(ctx, c); err != nil {
 		t.Fatalf("ReleaseTurn: %v", err)
 	}
