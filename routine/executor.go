@@ -173,19 +173,7 @@ func (x *Executor) step(ctx context.Context, r *Routine, n *manifest.Node, st *S
 		x.Observer.NodeEntered(n.ID)
 	}
 
-	var err error
-	switch n.Kind() {
-	case manifest.NodeThink:
-		err = x.think(ctx, r, n, st)
-	case manifest.NodeTool:
-		err = x.toolNode(ctx, r, n, st)
-	case manifest.NodeRoute:
-	case manifest.NodeChat:
-		err = failf(CodeInternalError, "routine %q: node %q is a chat node, which needs a customer: an autonomous run cannot enter it", r.ID(), n.ID)
-	default:
-		err = failf(CodeInternalError, "routine %q: node %q has unknown kind %q", r.ID(), n.ID, n.Kind())
-	}
-	if err != nil {
+	if err := x.work(ctx, r, n, st); err != nil {
 		return err
 	}
 	if st.Output != nil {
@@ -197,6 +185,58 @@ func (x *Executor) step(ctx context.Context, r *Routine, n *manifest.Node, st *S
 		return err
 	}
 	st.Node = next
+	return nil
+}
+
+// work does the work of node n: a think node's reply, a tool node's
+// calls, nothing for a route node. A chat node fails, because it needs a
+// customer.
+func (x *Executor) work(ctx context.Context, r *Routine, n *manifest.Node, st *State) error {
+	switch n.Kind() {
+	case manifest.NodeThink:
+		return x.think(ctx, r, n, st)
+	case manifest.NodeTool:
+		return x.toolNode(ctx, r, n, st)
+	case manifest.NodeRoute:
+		return nil
+	case manifest.NodeChat:
+		return failf(CodeInternalError, "routine %q: node %q is a chat node, which needs a customer: an autonomous run cannot enter it", r.ID(), n.ID)
+	}
+	return failf(CodeInternalError, "routine %q: node %q has unknown kind %q", r.ID(), n.ID, n.Kind())
+}
+
+// RunNode does the work of the node st.Node, as [Executor.Step] does,
+// but leaves st.Node and st.Visits unchanged, so the caller chooses the
+// next node itself. The conversational engine uses it for tool nodes,
+// whose transitions it judges against the conversation. The node's
+// output goes to st.Outputs; errors are as [Executor.Run] describes.
+func (x *Executor) RunNode(ctx context.Context, r *Routine, st *State) error {
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	n, ok := r.nodes[st.Node]
+	if !ok {
+		return failf(CodeInternalError, "routine %q has no node %q", r.ID(), st.Node)
+	}
+	if st.Outputs == nil {
+		st.Outputs = make(map[string]json.RawMessage)
+	}
+	attrs := append(telemetry.IDsFrom(ctx).Attributes(),
+		attribute.String(telemetry.AttrRoutineID, r.ID()),
+		attribute.String("agentry.routine.node", n.ID),
+		attribute.String("agentry.routine.node_kind", n.Kind()),
+	)
+	ctx, span := x.Telemetry.Start(ctx, "routine.node", attrs...)
+	defer span.End()
+	x.logger().Debug("routine node run", "routine", r.ID(), "node", n.ID, "kind", n.Kind())
+	if x.Observer != nil {
+		x.Observer.NodeEntered(n.ID)
+	}
+	if err := x.work(ctx, r, n, st); err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "routine node failed")
+		return err
+	}
 	return nil
 }
 
