@@ -66,6 +66,9 @@ type Engine struct {
 	log    *slog.Logger
 	tel    *telemetry.Telemetry
 	prompt promptConfig
+	// routines is nil when the manifest declares no conversational
+	// routine.
+	routines *routineSet
 
 	slots chan struct{}
 
@@ -110,18 +113,23 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	routines, err := newRoutineSet(cfg.Manifest, cfg.Tools)
+	if err != nil {
+		return nil, err
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Engine{
-		cfg:    cfg,
-		store:  cfg.Store,
-		chat:   cfg.Chat,
-		log:    cfg.Logger,
-		tel:    cfg.Telemetry,
-		prompt: pc,
-		slots:  make(chan struct{}, cfg.MaxConcurrentTurns),
-		active: make(map[string]*runner),
-		ctx:    ctx,
-		stop:   stop,
+		routines: routines,
+		cfg:      cfg,
+		store:    cfg.Store,
+		chat:     cfg.Chat,
+		log:      cfg.Logger,
+		tel:      cfg.Telemetry,
+		prompt:   pc,
+		slots:    make(chan struct{}, cfg.MaxConcurrentTurns),
+		active:   make(map[string]*runner),
+		ctx:      ctx,
+		stop:     stop,
 	}, nil
 }
 

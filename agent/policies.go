@@ -41,8 +41,7 @@ type policySet struct {
 	// when both match.
 	outranks map[string][]string
 	// overAllRoutines holds the ids of policies that rank over every
-	// routine.
-	// NOTE: nothing reads it until conversational routines run.
+	// routine: when one matches, no routine is active for the turn.
 	overAllRoutines map[string]bool
 	// contextWindow is the evaluation lane's context size in tokens.
 	contextWindow int
@@ -168,51 +167,71 @@ func (ps *policySet) resolve(reasons map[string]string) []matchedPolicy {
 	return out
 }
 
-// matchBatch runs one evaluation call, and one repair call when the
-// reply is invalid, for a batch of policies. It returns the ids of the
-// policies whose conditions hold, with the lane's reasons. A failed call
-// or a reply that stays invalid returns nil after logging a warning.
+// matchBatch runs [Engine.judge] for a batch of policies. It returns the
+// ids of the policies whose conditions hold, with the lane's reasons. A
+// failed call or a reply that stays invalid returns nil after logging a
+// warning.
 func (e *Engine) matchBatch(ctx context.Context, log *slog.Logger, batch []manifest.Policy, transcript string) map[string]string {
 	ids := make([]string, len(batch))
+	conds := make([]condition, len(batch))
 	for i, p := range batch {
 		ids[i] = p.ID
+		conds[i] = condition{id: p.ID, text: p.Condition}
 	}
 	ctx, span := e.tel.StartPolicyMatch(ctx, ids)
 	defer span.End()
-	fail := func(msg string, args ...any) map[string]string {
-		span.SetStatus(codes.Error, msg)
+	matched, err := e.judge(ctx, "policy match", conds, transcript)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		if ctx.Err() == nil {
-			log.Warn(msg+"; counting the batch as no match", append([]any{"policy_ids", ids}, args...)...)
+			log.Warn(err.Error()+"; counting the batch as no match", "policy_ids", ids)
 		}
 		return nil
 	}
+	span.SetAttributes(attribute.StringSlice("agentry.policy.matched_ids", sortedIDs(matched)))
+	return matched
+}
 
+// condition is one statement for the evaluation lane to judge against a
+// conversation, under an id that its answer names.
+type condition struct {
+	id, text string
+}
+
+// judge runs one evaluation call, and one repair call when the reply is
+// invalid, for conds. It returns the ids of the conditions that hold,
+// with the lane's reasons. Its errors start with what, such as "policy
+// match", and name the problems of the last reply.
+func (e *Engine) judge(ctx context.Context, what string, conds []condition, transcript string) (map[string]string, error) {
+	ids := make([]string, len(conds))
+	for i, c := range conds {
+		ids[i] = c.id
+	}
 	model := e.cfg.Evaluation
 	if model == nil {
 		model = e.chat
 	}
 	schema, schemaText, err := matchSchema(ids)
 	if err != nil {
-		return fail("compiling the policy match schema failed", "error", err)
+		return nil, fmt.Errorf("compiling the %s schema failed: %w", what, err)
 	}
 	msgs := []llms.MessageContent{
 		llms.TextParts(llms.ChatMessageTypeSystem, "You decide which conditions hold for a conversation between a customer and an agent. "+
 			"Judge each condition by the whole conversation so far, above all the customer's latest messages. "+
 			"Answer with one JSON object that validates against this JSON Schema, and nothing else: no prose, no code fence.\n"+
 			"JSON Schema:\n"+schemaText),
-		llms.TextParts(llms.ChatMessageTypeHuman, matchRequest(batch, transcript)),
+		llms.TextParts(llms.ChatMessageTypeHuman, matchRequest(conds, transcript)),
 	}
 	var problems string
 	for range matchAttempts {
 		resp, err := model.GenerateContent(ctx, msgs)
 		if err != nil {
-			return fail("policy match call failed", "error", err)
+			return nil, fmt.Errorf("%s call failed: %w", what, err)
 		}
 		text := llm.Flatten(resp).Text
 		matched, p := readMatches(text, schema)
 		if p == "" {
-			span.SetAttributes(attribute.StringSlice("agentry.policy.matched_ids", sortedIDs(matched)))
-			return matched
+			return matched, nil
 		}
 		problems = p
 		if strings.TrimSpace(text) != "" {
@@ -221,16 +240,15 @@ func (e *Engine) matchBatch(ctx context.Context, log *slog.Logger, batch []manif
 		msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeHuman,
 			"Your answer is not valid: "+problems+"\nAnswer again with only the corrected JSON object."))
 	}
-	return fail("policy match reply invalid after a repair", "problems", problems)
+	return nil, fmt.Errorf("%s reply invalid after a repair: %s", what, problems)
 }
 
-// matchRequest lists the conditions of batch and the conversation for
-// the evaluation lane.
-func matchRequest(batch []manifest.Policy, transcript string) string {
+// matchRequest lists conds and the conversation for the evaluation lane.
+func matchRequest(conds []condition, transcript string) string {
 	var b strings.Builder
 	b.WriteString("Conditions:\n")
-	for _, p := range batch {
-		fmt.Fprintf(&b, "- id: %s\n  condition: %s\n", p.ID, strings.TrimSpace(p.Condition))
+	for _, c := range conds {
+		fmt.Fprintf(&b, "- id: %s\n  condition: %s\n", c.id, strings.TrimSpace(c.text))
 	}
 	b.WriteString("\nConversation:\n")
 	b.WriteString(transcript)
@@ -334,10 +352,16 @@ func describeSchemaError(err error) string {
 	return strings.Join(slices.Compact(parts), "; ")
 }
 
-// transcript renders the conversation for the evaluation lane, one line
-// per message, newest last, keeping as many of the newest lines as fit
-// half of the lane's context window by the local token estimate.
+// transcript renders the conversation for the evaluation lane, keeping
+// as many of the newest lines as fit half of the lane's context window.
 func (ps *policySet) transcript(msgs []llms.MessageContent) string {
+	return renderTranscript(msgs, ps.contextWindow*bytesPerToken/2)
+}
+
+// renderTranscript renders msgs one line per message, newest last,
+// keeping as many of the newest lines as fit budget bytes. The newest
+// line goes in even when it alone is over budget.
+func renderTranscript(msgs []llms.MessageContent, budget int) string {
 	var lines []string
 	for _, m := range msgs {
 		for _, part := range m.Parts {
@@ -358,14 +382,13 @@ func (ps *policySet) transcript(msgs []llms.MessageContent) string {
 			}
 		}
 	}
-	budget := ps.contextWindow * bytesPerToken / 2
 	start := len(lines)
 	for start > 0 && budget-len(lines[start-1]) >= 0 {
 		start--
 		budget -= len(lines[start]) + 1
 	}
 	if start == len(lines) && start > 0 {
-		start-- // the newest line goes in even alone over budget
+		start--
 	}
 	return strings.Join(lines[start:], "\n")
 }

@@ -50,12 +50,24 @@ func newPromptConfig(m *manifest.Manifest) (promptConfig, error) {
 	return pc, nil
 }
 
-// assemble builds the messages of a reply: the system message (prompt,
-// language, variables, then each of sections that is not empty, such as
-// the glossary and knowledge base references) and the conversation
-// history, trimmed from the oldest end to fit the context window.
-// Metadata of sessions, customers and messages is never included.
+// prompt is a reply's prompt before trimming: the system message's text
+// and the whole conversation history as chat messages. Tool rounds
+// append to turns.
+type prompt struct {
+	system string
+	turns  []llms.MessageContent
+}
+
+// assemble builds the messages of a reply: build, then fit.
 func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []store.Event, sections ...string) []llms.MessageContent {
+	return pc.fit(pc.build(s, c, history, sections...))
+}
+
+// build returns the system text (prompt, language, variables, then each
+// of sections that is not empty, such as the glossary and knowledge base
+// references) and the conversation history of a reply. Metadata of
+// sessions, customers and messages is never included.
+func (pc promptConfig) build(s store.Session, c *store.Customer, history []store.Event, sections ...string) prompt {
 	var sys strings.Builder
 	sys.WriteString(pc.system)
 	section(&sys, pc.languageDirective())
@@ -78,8 +90,22 @@ func (pc promptConfig) assemble(s store.Session, c *store.Customer, history []st
 	if len(opening) > 0 {
 		section(&sys, "You opened the conversation with:\n"+strings.Join(opening, "\n"))
 	}
+	return prompt{system: sys.String(), turns: turns}
+}
 
+// fit returns the messages of p: the system message with each of late
+// that is not empty appended as a section (the rules of matched policies,
+// the routine's instruction), then the newest turns that fit the context
+// window after the system message and the reply reserve. Trimming starts
+// at the oldest turn, so late sections count against the budget too.
+func (pc promptConfig) fit(p prompt, late ...string) []llms.MessageContent {
+	var sys strings.Builder
+	sys.WriteString(p.system)
+	for _, text := range late {
+		section(&sys, text)
+	}
 	system := llms.TextParts(llms.ChatMessageTypeSystem, strings.TrimSpace(sys.String()))
+	turns := p.turns
 	budget := pc.contextWindow - replyReserve - estimateTokens(system)
 	keep := len(turns)
 	for i := len(turns) - 1; i >= 0; i-- {
@@ -113,18 +139,6 @@ func policySection(matched []matchedPolicy) string {
 		fmt.Fprintf(&b, "\n- [%s] %s", m.policy.Criticality, strings.TrimSpace(m.policy.Action))
 	}
 	return b.String()
-}
-
-// withSection returns a copy of the system message with text appended as
-// one more section; system itself is unchanged.
-func withSection(system llms.MessageContent, text string) llms.MessageContent {
-	if text == "" {
-		return system
-	}
-	var b strings.Builder
-	b.WriteString(textOf(system))
-	section(&b, text)
-	return llms.TextParts(llms.ChatMessageTypeSystem, b.String())
 }
 
 func section(b *strings.Builder, text string) {

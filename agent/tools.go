@@ -29,8 +29,9 @@ const (
 // With tool_access open that is every registered tool, and
 // built-in:handoff when context.handoff is set or a matched policy lists
 // it. With guided it is only the tools that matched policies list, in
-// their order, each once.
-func (e *Engine) offeredTools(matched []matchedPolicy) []tool.Tool {
+// their order, then the tools of the routine's current node (nodeTools),
+// each once.
+func (e *Engine) offeredTools(matched []matchedPolicy, nodeTools []string) []tool.Tool {
 	var out []tool.Tool
 	seen := map[string]bool{}
 	add := func(t tool.Tool) {
@@ -54,6 +55,11 @@ func (e *Engine) offeredTools(matched []matchedPolicy) []tool.Tool {
 			if t, ok := e.lookupTool(name); ok {
 				add(t)
 			}
+		}
+	}
+	for _, name := range nodeTools {
+		if t, ok := e.lookupTool(name); ok {
+			add(t)
 		}
 	}
 	return out
@@ -97,25 +103,23 @@ func toolDefinitions(tools []tool.Tool) []llms.Tool {
 
 // respond runs the model with the offered tools until it replies with
 // text: each round's tool calls are stored as tool_call events, run
-// concurrently, stored as tool_result events and fed back. The last
-// round offers no tools, so a turn ends with a reply within
-// max_engine_iterations rounds. matched are the policies that apply to
-// the first round. After a round that ran tools, policies are matched
-// again, because the results may change which conditions hold. A valid
-// call of built-in:handoff ends the turn with errHandedOff once the
-// round's results are stored.
-func (e *Engine) respond(ctx context.Context, sid, turnID string, msgs []llms.MessageContent, matched []matchedPolicy) (string, error) {
-	system := msgs[0]
+// concurrently, stored as tool_result events and fed back. The rounds
+// that the routine's preparation used (used) count against
+// max_engine_iterations, and the last round offers no tools, so a turn
+// ends with a reply within that many rounds. matched are the policies
+// that apply to the first round. After a round that ran tools, policies
+// are matched again, because the results may change which conditions
+// hold. A valid call of built-in:handoff ends the turn with errHandedOff
+// once the round's results are stored.
+func (e *Engine) respond(ctx context.Context, sid, turnID string, p *prompt, matched []matchedPolicy, w *routineWalk, used int) (string, error) {
 	rounds := e.cfg.Manifest.AgentConfig.Runtime.MaxEngineIterations
 	for round := 0; ; round++ {
 		if round > 0 {
-			matched = e.matchPolicies(ctx, sid, turnID, msgs[1:])
+			matched = e.matchPolicies(ctx, sid, turnID, p.turns)
 		}
-		// NOTE: assemble trimmed the history without the rules section,
-		// so a long list of rules can exceed the context window estimate.
-		msgs[0] = withSection(system, policySection(matched))
+		msgs := e.prompt.fit(*p, policySection(matched), w.section())
 		var opts []llms.CallOption
-		if defs := toolDefinitions(e.offeredTools(matched)); len(defs) > 0 && round < rounds {
+		if defs := toolDefinitions(e.offeredTools(matched, w.nodeTools())); len(defs) > 0 && used+round < rounds {
 			opts = append(opts, llms.WithTools(defs))
 		}
 		resp, err := e.chat.GenerateContent(ctx, msgs, opts...)
@@ -138,7 +142,7 @@ func (e *Engine) respond(ctx context.Context, sid, turnID string, msgs []llms.Me
 			return "", e.handOff(ctx, sid, turnID, reason)
 		}
 		for i, call := range reply.ToolCalls {
-			msgs = append(msgs, llm.ToolCallMessages(call, results[i])...)
+			p.turns = append(p.turns, llm.ToolCallMessages(call, results[i])...)
 		}
 	}
 }

@@ -194,26 +194,37 @@ func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64)
 		return answer{}, err
 	}
 	chunks := e.retrieve(ctx, sid, turnID, history)
-	msgs := e.prompt.assemble(sess, customer, history, glossarySection(e.prompt.glossary, history), referenceSection(chunks))
-	matched := e.matchPolicies(ctx, sid, turnID, msgs[1:])
+	p := e.prompt.build(sess, customer, history, glossarySection(e.prompt.glossary, history), referenceSection(chunks))
+	matched := e.matchPolicies(ctx, sid, turnID, p.turns)
+
+	w := e.newRoutineWalk(sid, turnID, history)
+	used := 0
+	if w != nil {
+		used, matched, err = w.prepare(ctx, &p, matched)
+		if err != nil {
+			return answer{}, err
+		}
+	}
 
 	typing := []store.NewEvent{statusEvent(turnID, StatusTyping, nil)}
 	if _, err := e.store.Append(ctx, sid, typing, store.AppendOptions{}); err != nil {
 		return answer{}, fmt.Errorf("appending typing status: %w", err)
 	}
 
-	text, err := e.respond(ctx, sid, turnID, msgs, matched)
+	text, err := e.respond(ctx, sid, turnID, &p, matched, w, used)
 	if err != nil {
 		return answer{}, err
 	}
-	return answer{text: text, citations: citations(chunks)}, nil
+	return answer{text: text, citations: citations(chunks), routineEvents: w.unwritten()}, nil
 }
 
-// answer is a turn's reply: its text and the knowledge base chunks that
-// were placed in its prompt.
+// answer is a turn's reply: its text, the knowledge base chunks that
+// were placed in its prompt, and the routine events that are written
+// with it.
 type answer struct {
-	text      string
-	citations []Citation
+	text          string
+	citations     []Citation
+	routineEvents []store.NewEvent
 }
 
 // modelError marks a failure of the chat lane, as opposed to the store.
@@ -271,10 +282,11 @@ const (
 func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID string, target int64, reply answer, err error, log *slog.Logger) string {
 	processed := target + 1
 	if err == nil {
-		e.complete(claim, []store.NewEvent{
+		events := append(reply.routineEvents,
 			newEvent(KindAgentMessage, turnID, Payload{Text: reply.text, Citations: reply.citations}),
 			statusEvent(turnID, StatusReady, nil),
-		}, processed, log)
+		)
+		e.complete(claim, events, processed, log)
 		log.Info("turn completed")
 		return TurnCompleted
 	}
