@@ -1,0 +1,373 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentry/agentry/store"
+	"github.com/agentry/agentry/tool"
+)
+
+// quoteTool is cars:quote. When block is set, its first call waits for
+// the turn to end and signals started when it begins.
+type quoteTool struct {
+	mu      sync.Mutex
+	cities  []string
+	block   bool
+	started chan struct{}
+}
+
+func (q *quoteTool) registry(t *testing.T) *tool.Registry {
+	t.Helper()
+	type args struct {
+		City string `json:"city"`
+	}
+	quote, err := tool.Func("cars:quote", "Quote a rental car in a city.", func(ctx context.Context, a args) (map[string]any, error) {
+		q.mu.Lock()
+		q.cities = append(q.cities, a.City)
+		first := len(q.cities) == 1
+		q.mu.Unlock()
+		if q.block && first {
+			close(q.started)
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return map[string]any{"city": a.City, "price_eur": 42}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := tool.NewRegistry(quote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+func (q *quoteTool) calls() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]string(nil), q.cities...)
+}
+
+// bookingContext declares a booking routine: a chat node that asks for
+// the city, a tool node that quotes, and a closing chat node with a
+// macro.
+const bookingContext = `    macros:
+      - id: quote_ready
+        text: "Here is your quote, shall I book it?"
+    routines:
+      - id: booking
+        title: Car booking
+        conditions: [The customer wants to rent a car]
+        entry: ask
+        nodes:
+          - id: ask
+            chat_state: Ask for the pickup city.
+            transitions:
+              - to: quote
+                condition: The customer named a pickup city
+          - id: quote
+            tools: ["cars:quote"]
+            tool_instruction: Quote a car in the city the customer named.
+            transitions:
+              - to: offer
+          - id: offer
+            chat_state: Present the quote.
+            macros: [quote_ready]
+`
+
+// bookingEval is the evaluation script of bookingContext: the routine
+// matches on "rent", the city transition holds once Berlin was named,
+// and the routine still applies unless the customer asks about weather.
+const bookingEval = `
+- when: {lane: evaluation, user_matches: "id: booking"}
+  reply: {json: {matches: [{id: booking, applies: true}]}}
+- when: {lane: evaluation, user_matches: "(?s)id: to_quote.*id: routine_applies.*Customer: Berlin"}
+  reply: {json: {matches: [{id: to_quote, applies: true}, {id: routine_applies, applies: true}]}}
+- when: {lane: evaluation, user_matches: "(?s)id: routine_applies.*Customer: [^\\n]*weather"}
+  reply: {json: {matches: [{id: to_quote, applies: false}, {id: routine_applies, applies: false}]}}
+- when: {lane: evaluation, user_matches: "id: routine_applies"}
+  reply: {json: {matches: [{id: to_quote, applies: false}, {id: routine_applies, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: []}}
+`
+
+// bookingChat calls cars:quote at the tool node and replies with the
+// quote after it.
+const bookingChat = `
+- when: {after_tool: "cars:quote"}
+  reply: {text: "Quote: {{.ToolResult}}"}
+- when: {lane: chat, user_matches: 'Node "quote"'}
+  reply: {tool_call: {name: "cars:quote", arguments: {city: Berlin}}}
+- reply: {text: "You said: {{.LastUser}}"}
+`
+
+// routineEvents returns the routine events of evs as
+// "routine_id/node_id/state".
+func routineEvents(t *testing.T, evs []store.Event) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range evs {
+		if ev.Kind != KindRoutine {
+			continue
+		}
+		p, err := DecodePayload(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.RoutineID+"/"+p.NodeID+"/"+p.State)
+	}
+	return out
+}
+
+// kinds returns the kinds of evs from offset from on, without status
+// events.
+func kinds(evs []store.Event, from int) string {
+	var out []string
+	for _, ev := range evs[from:] {
+		if ev.Kind != KindStatus {
+			out = append(out, ev.Kind)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func TestRoutineChatToolCompletion(t *testing.T) {
+	q := &quoteTool{}
+	eval := scriptedModel(t, "evaluation", bookingEval)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, _ := policyEngine(t, "", bookingContext, chat, eval, q.registry(t))
+
+	sid, evs := converse(t, e, st, "I want to rent a car")
+	if got := strings.Join(routineEvents(t, evs), " "); got != "booking/ask/entered" {
+		t.Fatalf("routine events after turn 1 = %q, want booking/ask/entered", got)
+	}
+	if sys := chat.systemText(t, 0); !strings.Contains(sys, "Current step (ask): Ask for the pickup city.") {
+		t.Errorf("turn 1 prompt lacks the ask node's chat_state:\n%s", sys)
+	}
+	if calls := q.calls(); len(calls) != 0 {
+		t.Errorf("cars:quote called in turn 1: %v", calls)
+	}
+
+	first := len(evs)
+	evs = say(t, e, st, sid, "Berlin", 2)
+	want := "booking/ask/entered booking/quote/entered booking/offer/entered booking/offer/completed"
+	if got := strings.Join(routineEvents(t, evs), " "); got != want {
+		t.Errorf("routine events = %q, want %q", got, want)
+	}
+	if got, want := kinds(evs, first), "user_message routine tool_call tool_result routine routine agent_message"; got != want {
+		t.Errorf("turn 2 event kinds = %q, want %q", got, want)
+	}
+	if calls := q.calls(); len(calls) != 1 || calls[0] != "Berlin" {
+		t.Errorf("cars:quote calls = %v, want [Berlin]", calls)
+	}
+	sys := chat.systemText(t, chat.count()-1)
+	for _, want := range []string{"Current step (offer): Present the quote.", "Here is your quote, shall I book it?", `routine "Car booking"`} {
+		if !strings.Contains(sys, want) {
+			t.Errorf("reply prompt lacks %q:\n%s", want, sys)
+		}
+	}
+	last := evs[len(evs)-2]
+	if p, _ := DecodePayload(last); last.Kind != KindAgentMessage || !strings.Contains(p.Text, `"price_eur":42`) {
+		t.Errorf("reply = %s %q, want the quote", last.Kind, p.Text)
+	}
+}
+
+func TestRoutineExitOnSubjectChange(t *testing.T) {
+	eval := scriptedModel(t, "evaluation", bookingEval)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, logs := policyEngine(t, "", bookingContext, chat, eval, (&quoteTool{}).registry(t))
+
+	sid, _ := converse(t, e, st, "I want to rent a car")
+	evs := say(t, e, st, sid, "what is the weather like?", 2)
+
+	if got, want := strings.Join(routineEvents(t, evs), " "), "booking/ask/entered booking/ask/exited"; got != want {
+		t.Errorf("routine events = %q, want %q", got, want)
+	}
+	if sys := chat.systemText(t, chat.count()-1); strings.Contains(sys, "Current step") {
+		t.Errorf("reply after the exit still has a routine step:\n%s", sys)
+	}
+	if !strings.Contains(logs.String(), "routine exited") {
+		t.Errorf("exit not logged; logs:\n%s", logs)
+	}
+}
+
+func TestRoutineStaysWhileNoTransitionHolds(t *testing.T) {
+	eval := scriptedModel(t, "evaluation", bookingEval)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, _ := policyEngine(t, "", bookingContext, chat, eval, (&quoteTool{}).registry(t))
+
+	sid, _ := converse(t, e, st, "I want to rent a car")
+	evs := say(t, e, st, sid, "hmm, let me think", 2)
+
+	if got, want := strings.Join(routineEvents(t, evs), " "), "booking/ask/entered"; got != want {
+		t.Errorf("routine events = %q, want %q: the chat node spans the second turn", got, want)
+	}
+	if sys := chat.systemText(t, chat.count()-1); !strings.Contains(sys, "Current step (ask)") {
+		t.Errorf("turn 2 prompt lacks the ask node:\n%s", sys)
+	}
+}
+
+func TestRoutineTwoMatchFirstWins(t *testing.T) {
+	ctx := bookingContext + `      - id: support
+        conditions: [The customer has a question]
+        entry: help
+        nodes:
+          - id: help
+            chat_state: Answer the question.
+`
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "id: booking"}
+  reply: {json: {matches: [{id: booking, applies: true}, {id: support, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: []}}
+`)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, logs := policyEngine(t, "", ctx, chat, eval, (&quoteTool{}).registry(t))
+
+	_, evs := converse(t, e, st, "can I rent a car?")
+
+	if got, want := strings.Join(routineEvents(t, evs), " "), "booking/ask/entered"; got != want {
+		t.Errorf("routine events = %q, want %q", got, want)
+	}
+	if !strings.Contains(logs.String(), "several routines match; entering the first in manifest order") {
+		t.Errorf("choice not logged; logs:\n%s", logs)
+	}
+	if !strings.Contains(logs.String(), "routine_ids=\"[booking support]\"") {
+		t.Errorf("log lacks both routine ids; logs:\n%s", logs)
+	}
+}
+
+func TestRoutinePolicyOverAllRoutines(t *testing.T) {
+	ctx := bookingContext + `    policies:
+      - {id: abuse, condition: The customer is abusive, action: Stay calm.}
+    relationships:
+      priorities:
+        - {higher: abuse, over_all_routines: true}
+`
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "id: abuse"}
+  reply: {json: {matches: [{id: abuse, applies: true}]}}
+- when: {lane: evaluation, user_matches: "id: booking"}
+  reply: {json: {matches: [{id: booking, applies: true}]}}
+`)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, logs := policyEngine(t, "", ctx, chat, eval, (&quoteTool{}).registry(t))
+
+	_, evs := converse(t, e, st, "rent me a car, idiot")
+
+	if got := routineEvents(t, evs); len(got) != 0 {
+		t.Errorf("routine events = %v, want none: the policy ranks over all routines", got)
+	}
+	if !strings.Contains(logs.String(), "routine activation blocked") || !strings.Contains(logs.String(), "policy_id=abuse") {
+		t.Errorf("block not logged with the policy id; logs:\n%s", logs)
+	}
+}
+
+// pollContext declares a routine whose tool node waits for a transition
+// that never holds.
+const pollContext = `    routines:
+      - id: poll
+        conditions: [The customer wants a quote]
+        entry: quote
+        nodes:
+          - id: quote
+            tools: ["cars:quote"]
+            transitions:
+              - to: done
+                condition: The customer paid
+          - id: done
+            chat_state: Thank the customer.
+`
+
+func TestRoutineTransitionNeverHolds(t *testing.T) {
+	q := &quoteTool{}
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "id: poll"}
+  reply: {json: {matches: [{id: poll, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: [{id: to_done, applies: false}]}}
+`)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, logs := policyEngine(t, "    max_engine_iterations: 3\n", pollContext, chat, eval, q.registry(t))
+
+	_, evs := converse(t, e, st, "a quote please")
+
+	if n := countKind(evs, KindAgentMessage); n != 1 {
+		t.Fatalf("%d agent messages, want 1: the turn replies at the cap", n)
+	}
+	// Round 1 enters the node, rounds 2 and 3 run its tools.
+	if n := len(q.calls()); n != 2 {
+		t.Errorf("cars:quote ran %d times, want 2", n)
+	}
+	if got, want := strings.Join(routineEvents(t, evs), " "), "poll/quote/entered"; got != want {
+		t.Errorf("routine events = %q, want %q", got, want)
+	}
+	if !strings.Contains(logs.String(), "routine preparation reached runtime.max_engine_iterations") {
+		t.Errorf("cap not logged; logs:\n%s", logs)
+	}
+	// The reply round offers no tools, because the cap is reached.
+	chat.mu.Lock()
+	lastOpts := chat.opts[len(chat.opts)-1]
+	chat.mu.Unlock()
+	if len(lastOpts.Tools) != 0 {
+		t.Errorf("reply round offered %d tools, want 0", len(lastOpts.Tools))
+	}
+}
+
+func TestRoutineToolRoundInterrupted(t *testing.T) {
+	q := &quoteTool{block: true, started: make(chan struct{})}
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "id: poll"}
+  reply: {json: {matches: [{id: poll, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: [{id: to_done, applies: true}]}}
+`)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, _ := policyEngine(t, "", pollContext, chat, eval, q.registry(t))
+
+	s, _, err := e.OpenSession(context.Background(), OpenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.PostMessage(context.Background(), s.ID, Message{Text: "a quote please"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-q.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("cars:quote did not start within 5s")
+	}
+	evs := say(t, e, st, s.ID, "for Munich", 1)
+
+	if n := countKind(evs, KindAgentMessage); n != 1 {
+		t.Errorf("%d agent messages, want 1", n)
+	}
+	if got := statuses(t, evs); strings.Count(strings.Join(got, " "), StatusReady) != 1 {
+		t.Errorf("statuses = %v, want one ready", got)
+	}
+	if n := len(q.calls()); n != 2 {
+		t.Errorf("cars:quote ran %d times, want 2: once cancelled, once after the restart", n)
+	}
+	want := "poll/quote/entered poll/done/entered poll/done/completed"
+	if got := strings.Join(routineEvents(t, evs), " "); got != want {
+		t.Errorf("routine events = %q, want %q", got, want)
+	}
+	// The restarted tool node sees both messages.
+	found := false
+	chat.mu.Lock()
+	for _, msgs := range chat.calls {
+		text := render(msgs)
+		if strings.Contains(text, `Node "quote"`) && strings.Contains(text, "a quote please") && strings.Contains(text, "for Munich") {
+			found = true
+		}
+	}
+	chat.mu.Unlock()
+	if !found {
+		t.Error("no tool node call after the restart shows both customer messages")
+	}
+}
