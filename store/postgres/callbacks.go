@@ -68,29 +68,21 @@ func (s *Store) RecordCallback(ctx context.Context, c store.CallbackClaim, o sto
 		next = dbTime(o.NextAttemptAt)
 	}
 	now := s.clock()
-	topics := []string{store.RunTopic(c.Run.ID)}
-	var notified int64
-	r, err := scanRunWith(s.pool.QueryRow(ctx, `WITH u AS (
+	r, err := s.updateRun(ctx, c.Run.ID, `
 			UPDATE runs SET cb_attempts = cb_attempts + 1, cb_state = $4, cb_last_status = $5,
 				cb_last_error = $6, cb_lease_owner = '', cb_lease_token = '', cb_lease_expires = NULL,
 				cb_next_attempt_at = $7,
 				cb_delivered_at = CASE WHEN $4 = 'delivered' THEN $8 ELSE cb_delivered_at END
 			WHERE id = $1 AND cb_state = 'pending' AND cb_lease_owner = $2 AND cb_lease_owner <> ''
 				AND cb_lease_token = $3 AND cb_lease_expires > $8
-			RETURNING *
-		), n AS (
-			SELECT pg_notify($9, $10) FROM u WHERE $10 <> ''
-		)
-		SELECT `+prefixColumns("u", runColumns)+`, (SELECT count(*) FROM n) FROM u`,
-		c.Run.ID, c.Lease.Owner, c.Lease.Token, o.State, o.LastStatus, o.LastError, next, now,
-		s.channel, s.payload(topics)), &notified)
+			RETURNING *`,
+		c.Run.ID, c.Lease.Owner, c.Lease.Token, o.State, o.LastStatus, o.LastError, next, now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Run{}, s.runLeaseError(ctx, op, c.Run.ID, c.Lease.Owner)
 	}
 	if err != nil {
 		return store.Run{}, s.wrap(op, err)
 	}
-	s.wakeLocal(topics)
 	return r, nil
 }
 
@@ -106,18 +98,12 @@ func (s *Store) RedeliverCallback(ctx context.Context, id string) (store.Run, er
 		return store.Run{}, fmt.Errorf("%s: %w", op, err)
 	}
 	now := s.clock()
-	topics := []string{store.RunTopic(id)}
-	var notified int64
-	r, err := scanRunWith(s.pool.QueryRow(ctx, `WITH u AS (
+	r, err := s.updateRun(ctx, id, `
 			UPDATE runs SET cb_state = 'pending', cb_attempts = 0, cb_next_attempt_at = $2,
 				cb_lease_owner = '', cb_lease_token = '', cb_lease_expires = NULL
 			WHERE id = $1 AND status IN ('succeeded', 'failed') AND callback_url <> ''
-			RETURNING *
-		), n AS (
-			SELECT pg_notify($3, $4) FROM u WHERE $4 <> ''
-		)
-		SELECT `+prefixColumns("u", runColumns)+`, (SELECT count(*) FROM n) FROM u`,
-		id, now, s.channel, s.payload(topics)), &notified)
+			RETURNING *`,
+		id, now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		existing, err := s.GetRun(ctx, id)
 		switch {
@@ -132,6 +118,5 @@ func (s *Store) RedeliverCallback(ctx context.Context, id string) (store.Run, er
 	if err != nil {
 		return store.Run{}, s.wrap(op, err)
 	}
-	s.wakeLocal(topics)
 	return r, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -290,26 +291,18 @@ func (s *Store) CompleteRun(ctx context.Context, c store.RunClaim, res store.Run
 		code, message = res.Error.Code, res.Error.Message
 	}
 	now := s.clock()
-	topics := []string{store.RunTopic(c.Run.ID)}
-	var notified int64
-	r, err := scanRunWith(s.pool.QueryRow(ctx, `WITH u AS (
+	r, err := s.updateRun(ctx, c.Run.ID, `
 			UPDATE runs SET `+endRunSQL("$4", "$5::bytea", "$6::text", "$7::text", "$8::timestamptz")+`
 			WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND lease_owner <> '' AND lease_token = $3
 				AND lease_expires > $8
-			RETURNING *
-		), n AS (
-			SELECT pg_notify($9, $10) FROM u WHERE $10 <> ''
-		)
-		SELECT `+prefixColumns("u", runColumns)+`, (SELECT count(*) FROM n) FROM u`,
-		c.Run.ID, c.Lease.Owner, c.Lease.Token, res.Status, output, code, message, now,
-		s.channel, s.payload(topics)), &notified)
+			RETURNING *`,
+		c.Run.ID, c.Lease.Owner, c.Lease.Token, res.Status, output, code, message, now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Run{}, s.runLeaseError(ctx, op, c.Run.ID, c.Lease.Owner)
 	}
 	if err != nil {
 		return store.Run{}, s.wrap(op, err)
 	}
-	s.wakeLocal(topics)
 	return r, nil
 }
 
@@ -323,22 +316,42 @@ func (s *Store) CancelRun(ctx context.Context, id string) (store.Run, error) {
 		return store.Run{}, fmt.Errorf("%s: %w", op, err)
 	}
 	now := s.clock()
-	topics := []string{store.RunTopic(id)}
-	var notified int64
-	r, err := scanRunWith(s.pool.QueryRow(ctx, `WITH u AS (
+	r, err := s.updateRun(ctx, id, `
 			UPDATE runs SET `+endRunSQL("'failed'", "NULL", "'cancelled'", "$2::text", "$3::timestamptz")+`
 			WHERE id = $1 AND status IN ('queued', 'running')
-			RETURNING *
-		), n AS (
-			SELECT pg_notify($4, $5) FROM u WHERE $5 <> ''
-		)
-		SELECT `+prefixColumns("u", runColumns)+`, (SELECT count(*) FROM n) FROM u`,
-		id, "the run was cancelled before it ended", now, s.channel, s.payload(topics)), &notified)
+			RETURNING *`,
+		id, "the run was cancelled before it ended", now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s.GetRun(ctx, id)
 	}
 	if err != nil {
 		return store.Run{}, s.wrap(op, err)
+	}
+	return r, nil
+}
+
+// updateRun runs update, an UPDATE of at most one row of runs that ends in
+// RETURNING * and takes args as $1 to $n. The same statement queues a
+// NOTIFY of the run's topic for the other processes, which PostgreSQL
+// sends only if the update commits. On success updateRun wakes this
+// process's waiters and returns the updated run. It returns
+// pgx.ErrNoRows when no row matched.
+func (s *Store) updateRun(ctx context.Context, runID, update string, args ...any) (store.Run, error) {
+	topics := []string{store.RunTopic(runID)}
+	channel := "$" + strconv.Itoa(len(args)+1)
+	payload := "$" + strconv.Itoa(len(args)+2)
+	// Selecting the count makes the n query run, because PostgreSQL runs a
+	// SELECT in WITH only as far as the main query reads it (PostgreSQL
+	// manual, section 7.8 "WITH Queries").
+	var notified int64
+	r, err := scanRunWith(s.pool.QueryRow(ctx, `WITH u AS (`+update+`
+		), n AS (
+			SELECT pg_notify(`+channel+`, `+payload+`) FROM u WHERE `+payload+` <> ''
+		)
+		SELECT `+prefixColumns("u", runColumns)+`, (SELECT count(*) FROM n) FROM u`,
+		append(args, s.channel, s.payload(topics))...), &notified)
+	if err != nil {
+		return store.Run{}, err
 	}
 	s.wakeLocal(topics)
 	return r, nil

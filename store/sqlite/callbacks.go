@@ -56,15 +56,10 @@ func (s *Store) RecordCallback(ctx context.Context, c store.CallbackClaim, o sto
 		return store.Run{}, fmt.Errorf("record callback of run %q: %w", c.Run.ID, err)
 	}
 	now := s.clock()
-	var out store.Run
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		r, err := loadRun(ctx, tx, c.Run.ID)
-		if err != nil {
-			return err
-		}
+	out, err := s.changeRun(ctx, c.Run.ID, func(r *store.Run) (bool, error) {
 		cb := &r.Callback
 		if cb.State != store.CallbackPending || !ownsLease(cb.Lease, c.Lease) || !cb.Lease.Held(now) {
-			return fmt.Errorf("owner %q: %w", c.Lease.Owner, store.ErrLeaseLost)
+			return false, fmt.Errorf("owner %q: %w", c.Lease.Owner, store.ErrLeaseLost)
 		}
 		cb.Attempts++
 		cb.State = o.State
@@ -78,13 +73,11 @@ func (s *Store) RecordCallback(ctx context.Context, c store.CallbackClaim, o sto
 		case store.CallbackDelivered:
 			cb.DeliveredAt = now
 		}
-		out = r
-		return saveRun(ctx, tx, r)
+		return true, nil
 	})
 	if err != nil {
 		return store.Run{}, fmt.Errorf("record callback of run %q: %w", c.Run.ID, err)
 	}
-	s.notifier.Notify(store.RunTopic(out.ID))
 	return out, nil
 }
 
@@ -96,28 +89,22 @@ func (s *Store) RecordCallback(ctx context.Context, c store.CallbackClaim, o sto
 // returns ErrConflict; an unknown id returns ErrNotFound.
 func (s *Store) RedeliverCallback(ctx context.Context, id string) (store.Run, error) {
 	now := s.clock()
-	var out store.Run
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		r, err := loadRun(ctx, tx, id)
+	out, err := s.changeRun(ctx, id, func(r *store.Run) (bool, error) {
 		switch {
-		case err != nil:
-			return err
 		case !r.Ended():
-			return fmt.Errorf("the run is %s, wait until it ends: %w", r.Status, store.ErrConflict)
+			return false, fmt.Errorf("the run is %s, wait until it ends: %w", r.Status, store.ErrConflict)
 		case r.CallbackURL == "":
-			return fmt.Errorf("the run has no callback URL: %w", store.ErrConflict)
+			return false, fmt.Errorf("the run has no callback URL: %w", store.ErrConflict)
 		}
 		cb := &r.Callback
 		cb.State = store.CallbackPending
 		cb.Attempts = 0
 		cb.NextAttemptAt = now
 		cb.Lease = store.Lease{}
-		out = r
-		return saveRun(ctx, tx, r)
+		return true, nil
 	})
 	if err != nil {
 		return store.Run{}, fmt.Errorf("redeliver callback of run %q: %w", id, err)
 	}
-	s.notifier.Notify(store.RunTopic(id))
 	return out, nil
 }

@@ -227,10 +227,50 @@ func heldRun(ctx context.Context, tx *sql.Tx, c store.RunClaim, now time.Time) (
 	if err != nil {
 		return store.Run{}, err
 	}
-	if r.Status != store.RunRunning || !ownsLease(r.Lease, c.Lease) || !r.Lease.Held(now) {
-		return store.Run{}, fmt.Errorf("owner %q: %w", c.Lease.Owner, store.ErrLeaseLost)
+	if err := checkRunHeld(r, c, now); err != nil {
+		return store.Run{}, err
 	}
 	return r, nil
+}
+
+// checkRunHeld returns ErrLeaseLost unless r is running and c's lease is
+// its current, unexpired lease.
+func checkRunHeld(r store.Run, c store.RunClaim, now time.Time) error {
+	if r.Status != store.RunRunning || !ownsLease(r.Lease, c.Lease) || !r.Lease.Held(now) {
+		return fmt.Errorf("owner %q: %w", c.Lease.Owner, store.ErrLeaseLost)
+	}
+	return nil
+}
+
+// changeRun loads run id in a write transaction and passes it to change.
+// When change reports a change, changeRun saves the run and, after the
+// commit, wakes the run's waiters. An error from change rolls the
+// transaction back. changeRun returns the run as change left it.
+func (s *Store) changeRun(ctx context.Context, id string, change func(r *store.Run) (changed bool, err error)) (store.Run, error) {
+	var out store.Run
+	changed := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		r, err := loadRun(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		changed, err = change(&r)
+		if err != nil {
+			return err
+		}
+		out = r
+		if !changed {
+			return nil
+		}
+		return saveRun(ctx, tx, r)
+	})
+	if err != nil {
+		return store.Run{}, err
+	}
+	if changed {
+		s.notifier.Notify(store.RunTopic(id))
+	}
+	return out, nil
 }
 
 // ExtendRunLease moves the lease's expiry to now+ttl. It returns
@@ -266,20 +306,16 @@ func (s *Store) CompleteRun(ctx context.Context, c store.RunClaim, res store.Run
 		return store.Run{}, fmt.Errorf("complete run %q: %w", c.Run.ID, err)
 	}
 	now := s.clock()
-	var out store.Run
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		r, err := heldRun(ctx, tx, c, now)
-		if err != nil {
-			return err
+	out, err := s.changeRun(ctx, c.Run.ID, func(r *store.Run) (bool, error) {
+		if err := checkRunHeld(*r, c, now); err != nil {
+			return false, err
 		}
-		endRun(&r, res, now)
-		out = r
-		return saveRun(ctx, tx, r)
+		endRun(r, res, now)
+		return true, nil
 	})
 	if err != nil {
 		return store.Run{}, fmt.Errorf("complete run %q: %w", c.Run.ID, err)
 	}
-	s.notifier.Notify(store.RunTopic(out.ID))
 	return out, nil
 }
 
@@ -289,30 +325,18 @@ func (s *Store) CompleteRun(ctx context.Context, c store.RunClaim, res store.Run
 // run is returned unchanged, and an unknown id returns ErrNotFound.
 func (s *Store) CancelRun(ctx context.Context, id string) (store.Run, error) {
 	now := s.clock()
-	var out store.Run
-	changed := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		r, err := loadRun(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		out = r
+	out, err := s.changeRun(ctx, id, func(r *store.Run) (bool, error) {
 		if r.Ended() {
-			return nil
+			return false, nil
 		}
-		endRun(&r, store.RunResult{Status: store.RunFailed, Error: &store.RunError{
+		endRun(r, store.RunResult{Status: store.RunFailed, Error: &store.RunError{
 			Code:    "cancelled",
 			Message: "the run was cancelled before it ended",
 		}}, now)
-		out = r
-		changed = true
-		return saveRun(ctx, tx, r)
+		return true, nil
 	})
 	if err != nil {
 		return store.Run{}, fmt.Errorf("cancel run %q: %w", id, err)
-	}
-	if changed {
-		s.notifier.Notify(store.RunTopic(id))
 	}
 	return out, nil
 }
