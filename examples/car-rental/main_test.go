@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentry/agentry/transport/wire"
+)
+
+func TestCarRentalBooks(t *testing.T) {
+	for _, k := range []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"} {
+		t.Setenv(k, "")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	events, bookings, err := run(ctx, &out)
+	if err != nil {
+		t.Fatalf("run: %v\noutput:\n%s", err, out.String())
+	}
+
+	if len(bookings) != 1 {
+		t.Fatalf("bookings = %+v, want 1", bookings)
+	}
+	if b := bookings[0]; b.CarID != "LIS-1" || b.Days != 3 || b.TotalEUR != 105 {
+		t.Errorf("booking = %+v, want LIS-1 for 3 days at 105 EUR", b)
+	}
+
+	var routine []string
+	var tools []string
+	for _, ev := range events {
+		switch ev.Kind {
+		case wire.KindRoutine:
+			routine = append(routine, ev.NodeID+"/"+ev.State)
+		case wire.KindToolCall:
+			tools = append(tools, ev.Tool)
+		}
+	}
+	if got, want := strings.Join(routine, " "), "ask_city/entered search/entered confirm/entered book/entered done/entered done/completed"; got != want {
+		t.Errorf("routine events = %q, want %q", got, want)
+	}
+	if got, want := strings.Join(tools, " "), "cars:search cars:quote cars:book"; got != want {
+		t.Errorf("tool calls = %q, want %q", got, want)
+	}
+	for _, want := range []string{"routine booking completed at done", "BK-0001"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
