@@ -80,7 +80,7 @@ func newRoutineSet(m *manifest.Manifest, tools *tool.Registry) (*routineSet, err
 	return rs, nil
 }
 
-// routinePosition is where a session stands in a routine.
+// routinePosition is the routine and node that a session is at.
 type routinePosition struct {
 	// routine is nil when no routine is active.
 	routine *routine.Routine
@@ -155,9 +155,9 @@ func (rs *routineSet) position(history []store.Event) (routinePosition, map[stri
 
 // routineWalk selects and advances the active routine during one turn's
 // preparation. The routine events it produces are written with the
-// reply through CompleteTurn, except that they are appended at once
-// before a tool node runs its tools, so the log shows the entry before
-// the calls and a re-run of the turn does not call them again.
+// reply through CompleteTurn. The exception is a tool node: the events
+// are appended before it runs its tools, so the log shows the entry
+// before the calls and a re-run of the turn does not call them again.
 type routineWalk struct {
 	e           *Engine
 	set         *routineSet
