@@ -6,6 +6,6 @@
 // Implementations live in subpackages (memory, and durable ones). They
 // return the sentinel errors of this package, wrapped or not, so callers
 // test them with [errors.Is]. The helpers in this package (map merging,
-// list cursors and limits) exist so every implementation applies the same
-// rules.
+// list cursors and limits, and argument checks such as [CheckClaim]) exist
+// so every implementation applies the same rules.
 package store

@@ -61,6 +61,19 @@ func setTurnLease(ctx context.Context, tx *sql.Tx, seq int64, l store.Lease) err
 	return err
 }
 
+// heldTurn returns the row of the session c claims when c's lease is its
+// current, unexpired turn lease, or ErrNotFound or ErrLeaseLost.
+func heldTurn(ctx context.Context, tx *sql.Tx, c store.TurnClaim, now time.Time) (sessionRow, error) {
+	row, err := loadSession(ctx, tx, c.SessionID)
+	if err != nil {
+		return sessionRow{}, err
+	}
+	if !ownsLease(row.s.Lease, c.Lease) || !row.s.Lease.Held(now) {
+		return sessionRow{}, fmt.Errorf("owner %q: %w", c.Lease.Owner, store.ErrLeaseLost)
+	}
+	return row, nil
+}
+
 // ExtendLease moves the lease's expiry to now+ttl, or returns ErrLeaseLost
 // when the lease expired or belongs to another claim.
 func (s *Store) ExtendLease(ctx context.Context, c store.TurnClaim, ttl time.Duration) error {
@@ -69,12 +82,9 @@ func (s *Store) ExtendLease(ctx context.Context, c store.TurnClaim, ttl time.Dur
 	}
 	now := s.clock()
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		row, err := loadSession(ctx, tx, c.SessionID)
+		row, err := heldTurn(ctx, tx, c, now)
 		if err != nil {
 			return err
-		}
-		if !ownsLease(row.s.Lease, c.Lease) || !row.s.Lease.Held(now) {
-			return fmt.Errorf("owner %q: %w", c.Lease.Owner, store.ErrLeaseLost)
 		}
 		row.s.Lease.Expires = now.Add(ttl).Truncate(time.Microsecond)
 		return setTurnLease(ctx, tx, row.seq, row.s.Lease)
@@ -95,12 +105,9 @@ func (s *Store) CompleteTurn(ctx context.Context, c store.TurnClaim, events []st
 	now := s.clock()
 	var added []store.Event
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		row, err := loadSession(ctx, tx, c.SessionID)
+		row, err := heldTurn(ctx, tx, c, now)
 		if err != nil {
 			return err
-		}
-		if !ownsLease(row.s.Lease, c.Lease) || !row.s.Lease.Held(now) {
-			return fmt.Errorf("owner %q: %w", c.Lease.Owner, store.ErrLeaseLost)
 		}
 		if processed > row.s.NextOffset {
 			return fmt.Errorf("processed offset %d is past the log's next offset %d", processed, row.s.NextOffset)
