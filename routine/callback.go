@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentry/agentry/internal/ids"
+	"github.com/agentry/agentry/internal/ratelog"
 	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/outbound"
@@ -116,10 +117,13 @@ func (d *Deliverer) Wake() {
 // Start launches the workers.
 func (d *Deliverer) Start(ctx context.Context) error {
 	d.once.Do(func() {
+		errs := ratelog.New(d.log, "claiming callback failed")
 		for range d.cfg.Workers {
 			d.wg.Add(1)
-			go d.work()
+			go d.work(errs)
 		}
+		d.wg.Add(1)
+		go d.poll()
 	})
 	return nil
 }
@@ -150,23 +154,40 @@ func (d *Deliverer) Stop(ctx context.Context) error {
 	}
 }
 
-func (d *Deliverer) work() {
+// poll wakes one idle worker every PollInterval, for callbacks whose
+// retry fell due without a Wake. One poller, not one per worker, keeps an
+// idle process to one claim query per interval.
+func (d *Deliverer) poll() {
 	defer d.wg.Done()
 	t := time.NewTicker(d.cfg.PollInterval)
 	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+			d.Wake()
+		}
+	}
+}
+
+// work claims and delivers callbacks until the deliverer stops. A worker
+// that claimed one wakes another, so a backlog spreads over the workers.
+func (d *Deliverer) work(errs *ratelog.Errors) {
+	defer d.wg.Done()
 	for d.ctx.Err() == nil {
 		claim, ok, err := d.cfg.Store.ClaimCallback(d.ctx, d.cfg.Owner, d.cfg.Now(), d.cfg.LeaseTTL)
 		if err != nil && d.ctx.Err() == nil {
-			d.log.Error("claiming callback failed", "error", err)
+			errs.Report(err)
 		}
 		if ok {
+			d.Wake()
 			d.deliver(claim)
 			continue
 		}
 		select {
 		case <-d.ctx.Done():
 		case <-d.kick:
-		case <-t.C:
 		}
 	}
 }

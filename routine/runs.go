@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/agentry/agentry/internal/ids"
+	"github.com/agentry/agentry/internal/ratelog"
 	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/store"
 )
@@ -286,10 +287,13 @@ func (r *Runner) Wake() {
 // Start launches the workers.
 func (r *Runner) Start(ctx context.Context) error {
 	r.once.Do(func() {
+		errs := ratelog.New(r.log, "claiming run failed")
 		for range r.cfg.Workers {
 			r.wg.Add(1)
-			go r.work()
+			go r.work(errs)
 		}
+		r.wg.Add(1)
+		go r.poll()
 		r.log.Info("run workers started", "workers", r.cfg.Workers, "owner", r.cfg.Owner)
 	})
 	return nil
@@ -312,24 +316,41 @@ func (r *Runner) Stop(ctx context.Context) error {
 	}
 }
 
-// work claims and executes runs until the runner stops.
-func (r *Runner) work() {
+// poll wakes one idle worker every PollInterval, for runs that no wake-up
+// announced: those triggered on another replica and those whose worker
+// died. One poller, not one per worker, keeps an idle process to one
+// claim query per interval.
+func (r *Runner) poll() {
 	defer r.wg.Done()
 	t := time.NewTicker(r.cfg.PollInterval)
 	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+			r.Wake()
+		}
+	}
+}
+
+// work claims and executes runs until the runner stops. A worker that
+// claimed a run wakes another, so a backlog spreads over the workers.
+func (r *Runner) work(errs *ratelog.Errors) {
+	defer r.wg.Done()
 	for r.ctx.Err() == nil {
 		claim, ok, err := r.cfg.Store.ClaimRun(r.ctx, r.cfg.Owner, r.cfg.LeaseTTL)
 		if err != nil && r.ctx.Err() == nil {
-			r.log.Error("claiming run failed", "error", err)
+			errs.Report(err)
 		}
 		if ok {
+			r.Wake()
 			r.execute(claim)
 			continue
 		}
 		select {
 		case <-r.ctx.Done():
 		case <-r.kick:
-		case <-t.C:
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentry/agentry/internal/ratelog"
 	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/outbound"
@@ -237,7 +238,7 @@ func (d *EventDeliverer) dispatch() {
 	defer cancel()
 	ticker := time.NewTicker(d.cfg.PollInterval)
 	defer ticker.Stop()
-	errs := newErrorLog(d.log, "claiming event deliveries failed")
+	errs := ratelog.New(d.log, "claiming event deliveries failed")
 	for d.ctx.Err() == nil {
 		d.claimAll(errs)
 		select {
@@ -250,7 +251,7 @@ func (d *EventDeliverer) dispatch() {
 }
 
 // claimAll claims work for every sink in turn until no sink has any.
-func (d *EventDeliverer) claimAll(errs *errorLog) {
+func (d *EventDeliverer) claimAll(errs *ratelog.Errors) {
 	pending := len(d.sinks)
 	done := make([]bool, len(d.sinks))
 	for pending > 0 && d.ctx.Err() == nil {
@@ -260,7 +261,7 @@ func (d *EventDeliverer) claimAll(errs *errorLog) {
 			}
 			c, ok, err := d.cfg.Store.ClaimDelivery(d.ctx, s.claim, d.cfg.Owner, d.cfg.Now(), d.cfg.LeaseTTL)
 			if err != nil && d.ctx.Err() == nil {
-				errs.report(err, "sink", s.claim.Name)
+				errs.Report(err, "sink", s.claim.Name)
 			}
 			if !ok {
 				done[i] = true
@@ -306,26 +307,4 @@ func (d *EventDeliverer) heartbeat() {
 			}
 		}
 	}
-}
-
-// errorLog logs a repeated error at most once per 10 seconds, with the
-// number of repeats it left out.
-type errorLog struct {
-	logger   *slog.Logger
-	msg      string
-	last     time.Time
-	repeated int
-}
-
-func newErrorLog(log *slog.Logger, msg string) *errorLog {
-	return &errorLog{logger: log, msg: msg}
-}
-
-func (e *errorLog) report(err error, args ...any) {
-	if time.Since(e.last) < 10*time.Second {
-		e.repeated++
-		return
-	}
-	e.logger.Error(e.msg, append(args, "error", err, "repeats_not_logged", e.repeated)...)
-	e.last, e.repeated = time.Now(), 0
 }
