@@ -38,13 +38,22 @@ func drain(wake <-chan struct{}) {
 	}
 }
 
-func TestNotifyAcrossStores(t *testing.T) {
-	ctx := context.Background()
+// openPairWithSession opens two stores on one new schema, as two
+// processes sharing a database would, and creates session id through the
+// first.
+func openPairWithSession(t *testing.T, id string) (a, b *Store) {
+	t.Helper()
 	a, rawURL, schema := openTest(t)
-	b := openAt(t, rawURL, schema)
-	if _, _, err := a.CreateSession(ctx, store.Session{ID: "s"}, nil); err != nil {
+	b = openAt(t, rawURL, schema)
+	if _, _, err := a.CreateSession(context.Background(), store.Session{ID: id}, nil); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
+	return a, b
+}
+
+func TestNotifyAcrossStores(t *testing.T) {
+	ctx := context.Background()
+	a, b := openPairWithSession(t, "s")
 
 	sessionWake, cancelSession := b.Notifier().Subscribe("s")
 	defer cancelSession()
@@ -95,11 +104,7 @@ func TestNotifySameStoreDirect(t *testing.T) {
 
 func TestNotifyRolledBackAppendSendsNothing(t *testing.T) {
 	ctx := context.Background()
-	a, rawURL, schema := openTest(t)
-	b := openAt(t, rawURL, schema)
-	if _, _, err := a.CreateSession(ctx, store.Session{ID: "s"}, nil); err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	a, b := openPairWithSession(t, "s")
 	wake, cancel := b.Notifier().Subscribe("s")
 	defer cancel()
 
@@ -160,11 +165,7 @@ func waitListening(t *testing.T, s *Store, old uint32) {
 
 func TestListenerReconnectsAfterTerminate(t *testing.T) {
 	ctx := context.Background()
-	a, rawURL, schema := openTest(t)
-	b := openAt(t, rawURL, schema)
-	if _, _, err := a.CreateSession(ctx, store.Session{ID: "s"}, nil); err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	a, b := openPairWithSession(t, "s")
 
 	// Waiters of b block before its listener is killed.
 	waiters := make([]<-chan struct{}, 3)
@@ -240,12 +241,8 @@ func TestNotifyPayloadTooLarge(t *testing.T) {
 
 func TestNotifyLongSessionIDAcrossStores(t *testing.T) {
 	ctx := context.Background()
-	a, rawURL, schema := openTest(t)
-	b := openAt(t, rawURL, schema)
 	id := strings.Repeat("l", 9000)
-	if _, _, err := a.CreateSession(ctx, store.Session{ID: id}, nil); err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	a, b := openPairWithSession(t, id)
 	wake, cancel := b.Notifier().Subscribe(id)
 	defer cancel()
 	if _, err := a.Append(ctx, id, []store.NewEvent{{Kind: "message"}}, store.AppendOptions{}); err != nil {
@@ -302,11 +299,7 @@ func TestListenerPingsIdleConnection(t *testing.T) {
 	listenerPingInterval = 20 * time.Millisecond
 
 	ctx := context.Background()
-	a, rawURL, schema := openTest(t)
-	b := openAt(t, rawURL, schema)
-	if _, _, err := a.CreateSession(ctx, store.Session{ID: "s"}, nil); err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
+	a, b := openPairWithSession(t, "s")
 	wake, cancel := b.Notifier().Subscribe("s")
 	defer cancel()
 	pid := b.listener.backendPID.Load()
