@@ -22,7 +22,9 @@
 // Turns run at least once: if a process dies mid-turn, its lease expires
 // and a sweep in any process re-runs the turn. Because the reply and the
 // move of the processed offset are written together, a re-run never posts
-// a reply twice.
+// a reply twice. The re-run keeps the turn id of the status events the
+// dead turn left, so that turn still ends with one status ready; its
+// acknowledged and processing statuses may then appear twice.
 //
 // # Double texting
 //

@@ -156,10 +156,11 @@ func (e *Engine) Cancel(ctx context.Context, sessionID string) (bool, error) {
 	return requested, nil
 }
 
-// closeCancelled ends a claimed turn that never started with status
-// cancelled and status ready, and marks its messages processed.
+// closeCancelled ends a claimed turn with status cancelled and status
+// ready, and marks its messages processed. A turn that a dead holder left
+// without ready keeps its id.
 func (e *Engine) closeCancelled(ctx context.Context, claim store.TurnClaim) error {
-	turnID := ids.New("trn_")
+	turnID, _ := e.turnID(claim)
 	_, err := e.store.CompleteTurn(ctx, claim, []store.NewEvent{
 		statusEvent(turnID, StatusCancelled, nil),
 		statusEvent(turnID, StatusReady, nil),

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,8 +38,11 @@ const releaseTimeout = 5 * time.Second
 // releasing the lease for a re-run, or finding the lease lost.
 func (e *Engine) runTurn(claim store.TurnClaim) {
 	sid := claim.SessionID
-	turnID := ids.New("trn_")
+	turnID, resumed := e.turnID(claim)
 	log := e.log.With("session_id", sid, "turn_id", turnID)
+	if resumed {
+		log.Info("turn resumed after its previous holder stopped or died")
+	}
 
 	turnIDs := telemetry.IDs{SessionID: sid, TurnID: turnID}
 	spanCtx, span := e.tel.StartRoot(telemetry.WithIDs(e.ctx, turnIDs), "agent.turn", turnIDs.Attributes()...)
@@ -104,6 +108,37 @@ func (e *Engine) runTurn(claim store.TurnClaim) {
 		outcome = e.finish(ctx, claim, turnID, target, reply, err, log)
 		return
 	}
+}
+
+// turnID returns the id of the turn that claim answers. A turn whose
+// holder died or handed it back left status events without a ready after
+// the session's processed offset; the re-run keeps that turn's id, so the
+// turn still ends with exactly one ready. Otherwise, or when the log
+// cannot be read, it returns a new id and resumed false.
+func (e *Engine) turnID(claim store.TurnClaim) (id string, resumed bool) {
+	ctx, cancel := context.WithTimeout(e.ctx, releaseTimeout)
+	defer cancel()
+	var last *store.Event
+	from := claim.Session.ProcessedOffset
+	for {
+		events, err := e.store.ListEvents(ctx, claim.SessionID, from, store.MaxListLimit)
+		if err != nil || len(events) == 0 {
+			break
+		}
+		for i := range events {
+			if events[i].Kind == KindStatus && events[i].TurnID != "" {
+				last = &events[i]
+			}
+		}
+		from = events[len(events)-1].Offset + 1
+	}
+	if last != nil {
+		var p Payload
+		if err := json.Unmarshal(last.Payload, &p); err == nil && p.Status != StatusReady {
+			return last.TurnID, true
+		}
+	}
+	return ids.New("trn_"), false
 }
 
 // interruption is returned by attempt when a newer customer message
