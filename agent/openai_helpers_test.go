@@ -350,11 +350,11 @@ func toolPairs(t *testing.T, r wireRequest) []toolPair {
 			continue
 		}
 		if len(calls) != 1 {
-			t.Errorf("messages[%d] holds %d tool calls, want 1 per assistant message", i, len(calls))
+			t.Errorf("messages[%d] contains %d tool calls, want 1 per assistant message", i, len(calls))
 			continue
 		}
 		if text := contentText(m); text != "" {
-			t.Errorf("messages[%d] holds text %q beside its tool call", i, text)
+			t.Errorf("messages[%d] contains text %q beside its tool call", i, text)
 		}
 		fn, _ := calls[0]["function"].(map[string]any)
 		p := toolPair{index: i}

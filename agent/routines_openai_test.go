@@ -250,7 +250,7 @@ func TestRoutineOpenAIToolNodeCallsGoTool(t *testing.T) {
 	// The executor's next request carries its own call and the result.
 	pairs := toolPairs(t, chats[1])
 	if len(pairs) != 1 {
-		t.Fatalf("node's second request holds %d tool call pairs, want 1", len(pairs))
+		t.Fatalf("node's second request contains %d tool call pairs, want 1", len(pairs))
 	}
 	if pairs[0].id != "call_quote_1" || pairs[0].name != "cars__quote" || pairs[0].arguments != `{"city":"Berlin"}` {
 		t.Errorf("node's pair = %s %s %s, want call_quote_1 cars__quote {\"city\":\"Berlin\"}", pairs[0].id, pairs[0].name, pairs[0].arguments)
@@ -270,7 +270,7 @@ func TestRoutineOpenAIToolNodeCallsGoTool(t *testing.T) {
 	}
 	pairs = toolPairs(t, reply)
 	if len(pairs) != 1 {
-		t.Fatalf("reply request holds %d tool call pairs, want 1", len(pairs))
+		t.Fatalf("reply request contains %d tool call pairs, want 1", len(pairs))
 	}
 	if pairs[0].index != 4 {
 		t.Errorf("reply's tool call is message %d, want 4, after the customer's Berlin", pairs[0].index)
