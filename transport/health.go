@@ -2,9 +2,14 @@ package transport
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/agentry/agentry/store"
 	"github.com/agentry/agentry/transport/wire"
 )
 
@@ -18,7 +23,13 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 // is unreachable, and 200 with each dependency's state otherwise. A
 // degraded optional dependency, such as an MCP server that is down, is
 // listed but keeps the 200: the agent runs with the tools it has.
+//
+// The endpoint needs no credentials, so a state shows only "ok", "down"
+// or "degraded" with a short reason. The full reason (which may name a
+// database host or an MCP server's address) is shown to a caller that
+// sends the api key as a bearer token, and a store failure is logged.
 func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) error {
+	detailed := s.bearerAuthorized(r)
 	checks := map[string]string{}
 	status := http.StatusOK
 	if !s.ready.Load() {
@@ -30,13 +41,20 @@ func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		checks["store"] = "down: " + err.Error()
+		s.healthErrors.Report(err)
+		checks["store"] = "down: " + storeDownReason(err)
+		if detailed {
+			checks["store"] = "down: " + err.Error()
+		}
 		status = http.StatusServiceUnavailable
 	} else {
 		checks["store"] = "ok"
 	}
 	if s.deps != nil {
 		for name, state := range s.deps() {
+			if !detailed {
+				state, _, _ = strings.Cut(state, ":")
+			}
 			checks[name] = state
 		}
 	}
@@ -46,4 +64,26 @@ func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, status, body)
 	return nil
+}
+
+// storeDownReason names the kind of a store failure without its details.
+func storeDownReason(err error) string {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return "database unavailable"
+	case errors.Is(err, store.ErrClosed):
+		return "store closed"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "store did not answer within 2s"
+	default:
+		return "store error; the server log has the details"
+	}
+}
+
+// bearerAuthorized reports whether r carries the api key as a bearer
+// token, compared in constant time.
+func (s *Server) bearerAuthorized(r *http.Request) bool {
+	token, ok := bearerToken(r.Header.Get("Authorization"))
+	got := sha256.Sum256([]byte(token))
+	return ok && subtle.ConstantTimeCompare(got[:], s.keyHash[:]) == 1
 }

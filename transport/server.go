@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentry/agentry/agent"
+	"github.com/agentry/agentry/internal/ratelog"
 	"github.com/agentry/agentry/internal/telemetry"
 	"github.com/agentry/agentry/manifest"
 	"github.com/agentry/agentry/routine"
@@ -64,25 +65,28 @@ type Config struct {
 // Server is the HTTP API as an [http.Handler]. It is safe for concurrent
 // use. It returns 503 on /health/ready with 503 until SetReady(true) is called.
 type Server struct {
-	mux       *http.ServeMux
-	store     store.Store
-	engine    *agent.Engine
-	log       *slog.Logger
-	keyHash   [sha256.Size]byte
-	maxBody   int64
-	maxWait   time.Duration
-	beat      time.Duration
-	runner    *routine.Runner
-	deliverer *routine.Deliverer
-	delivery  *EventDeliverer
-	checkURL  func(ctx context.Context, rawURL string) error
-	inbound   map[string]*inbound
-	deps      func() map[string]string
-	ready     atomic.Bool
-	manifest  *manifest.Manifest
-	logins    *loginSigner
-	metrics   http.Handler
-	tel       *telemetry.Telemetry
+	mux     *http.ServeMux
+	store   store.Store
+	engine  *agent.Engine
+	log     *slog.Logger
+	keyHash [sha256.Size]byte
+	// healthErrors logs store failures seen by /health/ready, which load
+	// balancers poll every few seconds, at most once per 10 s.
+	healthErrors *ratelog.Errors
+	maxBody      int64
+	maxWait      time.Duration
+	beat         time.Duration
+	runner       *routine.Runner
+	deliverer    *routine.Deliverer
+	delivery     *EventDeliverer
+	checkURL     func(ctx context.Context, rawURL string) error
+	inbound      map[string]*inbound
+	deps         func() map[string]string
+	ready        atomic.Bool
+	manifest     *manifest.Manifest
+	logins       *loginSigner
+	metrics      http.Handler
+	tel          *telemetry.Telemetry
 	// patterns lists every pattern registered on mux, in registration
 	// order. The OpenAPI test checks the document against it.
 	patterns []string
@@ -117,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 	if s.beat <= 0 {
 		s.beat = defaultHeartbeat
 	}
+	s.healthErrors = ratelog.New(s.log, "readiness check: store unreachable")
 	hooks, err := newInbound(cfg.Manifest.AgentConfig.Webhooks)
 	if err != nil {
 		return nil, fmt.Errorf("transport: %w", err)
