@@ -21,16 +21,17 @@ import (
 // condition and a `reply`. The first rule whose conditions all hold
 // produces the reply. A Script is immutable and may be shared by several models.
 //
-// The file is a YAML list:
+// The file is a YAML list of rules:
 //
-//   - when:
-//     lane: chat                 # chat or evaluation
-//     user_matches: "(?i)refund" # regexp on the last customer message
-//     after_tool: shop:refund    # the last message is this tool's result
-//     tool_offered: shop:refund  # a tool of this name is offered
-//     reply:
-//     text: "Refunded. You said: {{.LastUser}}"
-//     delay: 2s
+//	# script.yaml
+//	- when:
+//	    lane: chat                 # chat or evaluation
+//	    user_matches: "(?i)refund" # regexp on the last customer message
+//	    after_tool: shop:refund    # the last message is this tool's result
+//	    tool_offered: shop:refund  # a tool of this name is offered
+//	  reply:
+//	    text: "Refunded. You said: {{.LastUser}}"
+//	  delay: 2s                    # wait before replying (a key of the rule)
 //
 // A rule without `when` always matches. `reply` holds exactly one of
 // `text`, `tool_call` (`name` and an `arguments` object) or `json` (any
