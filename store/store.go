@@ -239,7 +239,8 @@ type Turns interface {
 	// lowering it), releases the lease and clears CancelRequested, all in
 	// one step, so a turn's reply is written exactly once. It returns
 	// ErrLeaseLost, appending nothing, when the claim no longer holds the
-	// lease.
+	// lease, and ErrInvalidArgument, appending nothing, when processed is
+	// past the log's NextOffset before the append.
 	CompleteTurn(ctx context.Context, c TurnClaim, events []NewEvent, processed int64) ([]Event, error)
 	// ReleaseTurn gives the lease up without completing the turn, so the
 	// session is claimed again. Releasing a lost lease is not an error.

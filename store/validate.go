@@ -40,6 +40,17 @@ func CheckClaim(owner string, ttl time.Duration) error {
 	return CheckTTL(ttl)
 }
 
+// CheckProcessedOffset rejects a processed offset for
+// [Turns.CompleteTurn] that is past nextOffset, the session's NextOffset
+// before the turn's events are appended: no trigger can be there.
+func CheckProcessedOffset(processed, nextOffset int64) error {
+	if processed > nextOffset {
+		return fmt.Errorf("processed offset %d is past the log's next offset %d: %w",
+			processed, nextOffset, ErrInvalidArgument)
+	}
+	return nil
+}
+
 // Validate rejects a sink without a name.
 func (s DeliverySink) Validate() error {
 	if s.Name == "" {

@@ -49,23 +49,6 @@ func TestListEventsBounds(t *testing.T) {
 	}
 }
 
-func TestCompleteTurnPastLog(t *testing.T) {
-	ctx := context.Background()
-	s := New()
-	mustCreate(t, s, "s-1")
-	mustTrigger(t, s, "s-1")
-	c, ok, err := s.ClaimTurn(ctx, "s-1", "w1", time.Minute)
-	if err != nil || !ok {
-		t.Fatalf("ClaimTurn = %v, %v", ok, err)
-	}
-	if _, err := s.CompleteTurn(ctx, c, nil, 1000); err == nil {
-		t.Errorf("CompleteTurn with processed past the log: error = nil, want an error")
-	}
-	if sess, err := s.GetSession(ctx, "s-1"); err != nil || sess.ProcessedOffset != 0 || sess.Lease.Owner != "w1" {
-		t.Errorf("session after the rejected CompleteTurn = %+v, %v; want processed 0 and the lease kept", sess, err)
-	}
-}
-
 func TestPendingTurnsOldestFirst(t *testing.T) {
 	ctx := context.Background()
 	s := New()

@@ -98,11 +98,9 @@ func (s *Store) CompleteTurn(ctx context.Context, c store.TurnClaim, events []st
 		return nil, fmt.Errorf("complete turn of session %q for owner %q: %w",
 			c.SessionID, c.Lease.Owner, store.ErrLeaseLost)
 	}
-	if processed > e.s.NextOffset {
-		next := e.s.NextOffset
+	if err := store.CheckProcessedOffset(processed, e.s.NextOffset); err != nil {
 		e.mu.Unlock()
-		return nil, fmt.Errorf("complete turn of session %q: processed offset %d is past the log's next offset %d",
-			c.SessionID, processed, next)
+		return nil, fmt.Errorf("complete turn of session %q: %w", c.SessionID, err)
 	}
 	added := e.appendLocked(events, now)
 	e.s.ProcessedOffset = max(e.s.ProcessedOffset, processed)

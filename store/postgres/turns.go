@@ -158,11 +158,11 @@ func (s *Store) completeTurnError(ctx context.Context, op string, c store.TurnCl
 		return s.wrapLookup(op, err)
 	case !held:
 		return fmt.Errorf("%s for owner %q: %w", op, c.Lease.Owner, store.ErrLeaseLost)
-	case processed > next:
-		return fmt.Errorf("%s: processed offset %d is past the log's next offset %d", op, processed, next)
-	default:
-		return fmt.Errorf("%s: the session changed during the call, retry: %w", op, store.ErrConflict)
 	}
+	if err := store.CheckProcessedOffset(processed, next); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return fmt.Errorf("%s: the session changed during the call, retry: %w", op, store.ErrConflict)
 }
 
 // ReleaseTurn frees the lease and clears CancelRequested when c still owns

@@ -109,8 +109,8 @@ func (s *Store) CompleteTurn(ctx context.Context, c store.TurnClaim, events []st
 		if err != nil {
 			return err
 		}
-		if processed > row.s.NextOffset {
-			return fmt.Errorf("processed offset %d is past the log's next offset %d", processed, row.s.NextOffset)
+		if err := store.CheckProcessedOffset(processed, row.s.NextOffset); err != nil {
+			return err
 		}
 		added, err = appendEvents(ctx, tx, &row, events, now)
 		if err != nil {

@@ -47,6 +47,10 @@ func (h *harness) testInvalidArguments(t *testing.T) {
 		{"ExtendLease zero ttl", func() error {
 			return s.ExtendLease(ctx, turn, 0)
 		}},
+		{"CompleteTurn processed past the log", func() error {
+			_, err := s.CompleteTurn(ctx, turn, nil, 1000)
+			return err
+		}},
 		{"CreateRun empty id", func() error {
 			_, _, err := s.CreateRun(ctx, withRun(func(r *store.Run) { r.ID = "" }))
 			return err

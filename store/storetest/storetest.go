@@ -31,7 +31,8 @@
 //     number spelling kept), payload copies, and gapless offsets under
 //     appends from 16 goroutines at once.
 //   - Turns: claim conditions, one winner among concurrent claims, expiry
-//     and extension, CompleteTurn, lost leases, release, PendingTurns, and
+//     and extension, CompleteTurn (a processed offset past the log
+//     rejected), lost leases, release, PendingTurns, and
 //     RequestCancel: taken only on a held, unexpired lease, waking the
 //     session's waiters, cleared by CompleteTurn, ReleaseTurn and
 //     ClaimTurn, and reported to the claim that takes over an expired

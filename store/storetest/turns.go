@@ -21,6 +21,7 @@ func (h *harness) turnChecks() []check {
 		{"LeaseExpiry", h.testTurnLeaseExpiry},
 		{"Complete", h.testCompleteTurn},
 		{"LostLease", h.testCompleteTurnLostLease},
+		{"CompletePastLog", h.testCompleteTurnPastLog},
 		{"Release", h.testReleaseTurn},
 		{"Pending", h.testPendingTurns},
 		{"RequestCancelNoLease", h.testRequestCancelNoLease},
@@ -207,6 +208,28 @@ func (h *harness) testCompleteTurn(t *testing.T) {
 	}
 	if _, err := s.CompleteTurn(ctx, third, nil, late.Offset+1); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("second CompleteTurn with one claim error = %v, want ErrLeaseLost", err)
+	}
+}
+
+// testCompleteTurnPastLog checks that a processed offset past the log is
+// rejected with ErrInvalidArgument and changes nothing.
+func (h *harness) testCompleteTurnPastLog(t *testing.T) {
+	ctx := context.Background()
+	s, _ := h.open(t)
+	c, _ := mustHoldTurn(t, s, "s-1", "w1", time.Minute)
+	reply := []store.NewEvent{textEvent("never stored")}
+	if _, err := s.CompleteTurn(ctx, c, reply, 1000); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("CompleteTurn with processed past the log error = %v, want ErrInvalidArgument", err)
+	}
+	sess := mustGetSession(t, s, "s-1")
+	if sess.ProcessedOffset != 0 {
+		t.Errorf("ProcessedOffset = %d after the rejected CompleteTurn, want 0", sess.ProcessedOffset)
+	}
+	if sess.NextOffset != 1 {
+		t.Errorf("NextOffset = %d after the rejected CompleteTurn, want 1 (the reply not appended)", sess.NextOffset)
+	}
+	if !sameLease(sess.Lease, c.Lease) {
+		t.Errorf("lease = %+v after the rejected CompleteTurn, want the claim's %+v", sess.Lease, c.Lease)
 	}
 }
 
