@@ -14,7 +14,9 @@ import (
 )
 
 // demoOutput is the reply of scripted/demo. In order:
-//   - on the evaluation lane, or when JSON output is requested: "{}";
+//   - on the evaluation lane, or when JSON output is requested:
+//     {"matches":[]}, the answer of the agent's condition checks that no
+//     policy or routine condition holds;
 //   - after a tool result: the result in words;
 //   - when an offered tool matches the last customer message: a call to
 //     that tool;
@@ -23,9 +25,13 @@ import (
 //     you know about me", a request to be reminded of something (see
 //     recall) and a short thanks, using the conversation and the
 //     variables. It repeats any other message.
+//
+// demoEvaluation is the demo's reply on the evaluation lane.
+const demoEvaluation = `{"matches":[]}`
+
 func demoOutput(c *call) output {
 	if c.lane == "evaluation" || c.opts.JSONMode {
-		return output{text: "{}"}
+		return output{text: demoEvaluation}
 	}
 	if res, name, ok := c.toolResult(); ok {
 		return output{text: describeToolResult(name, res.Content)}

@@ -180,8 +180,8 @@ func TestDemoStructuredOutput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := generate(t, tc.m, []llms.MessageContent{human("hi")}, tc.opts...)
-			if c.Content != "{}" {
-				t.Errorf("reply = %q, want {}", c.Content)
+			if c.Content != demoEvaluation {
+				t.Errorf("reply = %q, want %s", c.Content, demoEvaluation)
 			}
 		})
 	}

@@ -11,7 +11,7 @@
 // calls an offered tool when the customer's message names it or a keyword
 // of its description, and puts a tool result into words. On the
 // evaluation lane, and whenever JSON output is requested, it replies
-// "{}".
+// {"matches":[]}: no policy or routine condition holds.
 //
 // Any other name follows a [Script]: a YAML list of rules, each with
 // conditions (`when`) and a `reply`. The first matching rule produces the
