@@ -162,7 +162,7 @@ func (h *harness) testClaimCallbackOnce(t *testing.T) {
 		mustEndRun(t, s, fmt.Sprintf("run-%02d", i))
 	}
 
-	claims := claimAll(t, "ClaimCallback", func(worker int) (string, bool, error) {
+	claims := claimAll(t, "ClaimCallback", callbacks, func(worker int) (string, bool, error) {
 		c, ok, err := s.ClaimCallback(ctx, fmt.Sprintf("d%d", worker), clock.Now(), time.Minute)
 		return c.Run.ID, ok, err
 	})

@@ -121,7 +121,7 @@ func (h *harness) testMultiProcessClaimRuns(t *testing.T) {
 	child.begin(t)
 
 	var parentIDs []string
-	for {
+	for len(parentIDs) < claimLimit(multiRuns) {
 		c, ok, err := s.ClaimRun(ctx, "parent", longTTL)
 		if err != nil {
 			t.Fatalf("ClaimRun in the parent: %v", err)
@@ -352,7 +352,7 @@ func performChild(opts Options, encoded string, stdin io.Reader, stdout io.Write
 // their ids.
 func childClaimRuns(s store.Store, task childTask) ([]string, error) {
 	var ids []string
-	for {
+	for len(ids) < claimLimit(multiRuns) {
 		c, ok, err := s.ClaimRun(context.Background(), task.Owner, longTTL)
 		if err != nil {
 			return ids, fmt.Errorf("claim run as %q: %w", task.Owner, err)
@@ -362,4 +362,5 @@ func childClaimRuns(s store.Store, task childTask) ([]string, error) {
 		}
 		ids = append(ids, c.Run.ID)
 	}
+	return ids, nil
 }

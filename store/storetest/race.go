@@ -49,10 +49,13 @@ func raceClaims(t *testing.T, op string, claim func(racer int) (ok bool, err err
 // claimAll runs claimWorkers workers at once. Each calls claim with its
 // worker number until claim returns ok=false or an error, which it
 // reports as a failure of op. claimAll returns the number of claims by
-// the id claim returned.
-func claimAll(t *testing.T, op string, claim func(worker int) (id string, ok bool, err error)) map[string]int {
+// the id claim returned. The workers stop after claimLimit(items)
+// claims in all, so a store that keeps handing out work fails the
+// caller's count check instead of hanging.
+func claimAll(t *testing.T, op string, items int, claim func(worker int) (id string, ok bool, err error)) map[string]int {
 	var mu sync.Mutex
 	claims := make(map[string]int)
+	total := 0
 	runAtOnce(claimWorkers, func(worker int) {
 		for {
 			id, ok, err := claim(worker)
@@ -65,11 +68,22 @@ func claimAll(t *testing.T, op string, claim func(worker int) (id string, ok boo
 			}
 			mu.Lock()
 			claims[id]++
+			total++
+			stop := total >= claimLimit(items)
 			mu.Unlock()
+			if stop {
+				return
+			}
 		}
 	})
 	return claims
 }
+
+// claimLimit is how many claims a loop that claims until no work is left
+// makes at most when items pieces of work exist: enough to see a piece
+// handed out twice, few enough that a store that never says ok=false
+// still lets the check fail.
+func claimLimit(items int) int { return 2*items + 2 }
 
 // assertClaimedOnce checks that claims, the number of claims by id,
 // contains want distinct ids, each claimed once. The messages name kind

@@ -233,7 +233,7 @@ func (h *harness) testCreateRunIdempotencyConcurrent(t *testing.T) {
 		t.Errorf("CreateRun calls with one key returned runs %v, want one id for all", ids)
 	}
 	claimed := 0
-	for {
+	for claimed < claimLimit(1) {
 		_, ok, err := s.ClaimRun(ctx, "w1", runTTL)
 		if err != nil {
 			t.Fatalf("ClaimRun: %v", err)
@@ -339,7 +339,7 @@ func (h *harness) testClaimRunExclusive(t *testing.T) {
 		mustCreateRun(t, s, r)
 	}
 
-	claims := claimAll(t, "ClaimRun", func(worker int) (string, bool, error) {
+	claims := claimAll(t, "ClaimRun", claimRuns, func(worker int) (string, bool, error) {
 		c, ok, err := s.ClaimRun(ctx, fmt.Sprintf("worker-%d", worker), runTTL)
 		return c.Run.ID, ok, err
 	})
