@@ -61,7 +61,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate schema %q: %w", s.schema, err)
+		// The first statement opens the pool's first connection, so this
+		// is where a wrong address or credential shows.
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
 

@@ -143,6 +143,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	if cfg.notifier != nil {
 		s.notifier = cfg.notifier
+		cfg.logger.Info("opened postgres store", "target", target, "schema", cfg.schema, "notifier", "custom")
 		return s, nil
 	}
 	listener, err := newNotifier(ctx, pool, s.channel, s.origin, cfg.logger)
@@ -152,6 +153,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	s.listener = listener
 	s.notifier = listener
+	cfg.logger.Info("opened postgres store", "target", target, "schema", cfg.schema)
 	return s, nil
 }
 
