@@ -85,9 +85,12 @@ type routinePosition struct {
 	// routine is nil when no routine is active.
 	routine *routine.Routine
 	node    string
-	// toolsDone reports that the tools of the current tool node ran
-	// since the node was entered.
+	// toolsDone reports that each tool of the current tool node has a
+	// result since the node was entered.
 	toolsDone bool
+	// results holds the tools of the current node that have a result
+	// since the node was entered.
+	results map[string]bool
 	// enteredThisTurn reports that the current node was entered in the
 	// running turn.
 	enteredThisTurn bool
@@ -98,6 +101,10 @@ type routinePosition struct {
 // exited leave none active. It also returns the outputs of the tool
 // nodes of the active routine, built from the tool_result events that
 // follow each node's entry.
+//
+// A tool node is done once each of its tools has a result after the
+// node's latest entry. A result with code timeout does not count, so a
+// call that the end of a turn cut off runs again.
 //
 // NOTE: only the loaded history is read, which holds the newest events
 // that fill the chat lane's context window. A routine whose last event
@@ -123,7 +130,8 @@ func (rs *routineSet) position(history []store.Event) (routinePosition, map[stri
 			if pos.routine != r {
 				records = map[string][]map[string]any{}
 			}
-			pos = routinePosition{routine: r, node: p.NodeID}
+			pos = routinePosition{routine: r, node: p.NodeID, results: map[string]bool{}}
+			delete(records, p.NodeID)
 		case KindToolCall:
 			if p, err := DecodePayload(ev); err == nil {
 				args[p.CallID] = p.Arguments
@@ -137,7 +145,10 @@ func (rs *routineSet) position(history []store.Event) (routinePosition, map[stri
 			if err != nil || n.Kind() != manifest.NodeTool || !slices.Contains(n.Tools, p.Tool) {
 				continue
 			}
-			pos.toolsDone = true
+			if p.Error == nil || p.Error.Code != ToolErrorTimeout {
+				pos.results[p.Tool] = true
+				pos.toolsDone = len(pos.results) == len(uniqueTools(n.Tools))
+			}
 			rec := map[string]any{"tool": p.Tool, "arguments": args[p.CallID], "result": p.Result}
 			if p.Error != nil {
 				rec["error"] = p.Error.Message
@@ -684,4 +695,17 @@ func routineEvent(turnID, routineID, node, state string) store.NewEvent {
 func nodeOf(r *routine.Routine, id string) *manifest.Node {
 	def := r.Definition()
 	return def.Node(id)
+}
+
+// uniqueTools returns tools without repeats.
+func uniqueTools(tools []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range tools {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,5 +370,85 @@ func TestRoutineToolRoundInterrupted(t *testing.T) {
 	chat.mu.Unlock()
 	if !found {
 		t.Error("no tool node call after the restart shows both customer messages")
+	}
+}
+
+// twoToolContext declares a routine whose tool node runs cars:search and
+// then cars:quote.
+const twoToolContext = `    routines:
+      - id: poll
+        conditions: [The customer wants a quote]
+        entry: quote
+        nodes:
+          - id: quote
+            tools: ["cars:search", "cars:quote"]
+            transitions:
+              - to: done
+                condition: The customer paid
+          - id: done
+            chat_state: Thank the customer.
+`
+
+// twoToolChat calls cars:search, then cars:quote, then replies.
+const twoToolChat = `
+- when: {after_tool: "cars:quote"}
+  reply: {text: "Quote: {{.ToolResult}}"}
+- when: {after_tool: "cars:search"}
+  reply: {tool_call: {name: "cars:quote", arguments: {city: Berlin}}}
+- when: {lane: chat, user_matches: 'Node "quote"'}
+  reply: {tool_call: {name: "cars:search", arguments: {}}}
+- reply: {text: "You said: {{.LastUser}}"}
+`
+
+// registryWithSearch returns the registry of q with cars:search added,
+// which counts its calls in searches.
+func registryWithSearch(t *testing.T, q *quoteTool, searches *atomic.Int32) *tool.Registry {
+	t.Helper()
+	search := tool.MustFunc("cars:search", "Search rental cars.", func(context.Context, struct{}) (string, error) {
+		searches.Add(1)
+		return "LIS-1", nil
+	})
+	reg := q.registry(t)
+	if err := reg.Add(search); err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+func TestRoutineToolNodeInterruptedPartWay(t *testing.T) {
+	q := &quoteTool{block: true, started: make(chan struct{})}
+	var searches atomic.Int32
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "id: poll"}
+  reply: {json: {matches: [{id: poll, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: [{id: to_done, applies: true}]}}
+`)
+	chat := scriptedModel(t, "chat", twoToolChat)
+	e, st, _ := policyEngine(t, "", twoToolContext, chat, eval, registryWithSearch(t, q, &searches))
+
+	s, _, err := e.OpenSession(context.Background(), OpenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.PostMessage(context.Background(), s.ID, Message{Text: "a quote please"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-q.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("cars:quote did not start within 5s")
+	}
+	evs := say(t, e, st, s.ID, "for Munich", 1)
+
+	if n := len(q.calls()); n != 2 {
+		t.Errorf("cars:quote ran %d times, want 2: the interrupted call runs again", n)
+	}
+	if n := searches.Load(); n < 1 {
+		t.Errorf("cars:search ran %d times, want at least 1", n)
+	}
+	want := "poll/quote/entered poll/done/entered poll/done/completed"
+	if got := strings.Join(routineEvents(t, evs), " "); got != want {
+		t.Errorf("routine events = %q, want %q", got, want)
 	}
 }
