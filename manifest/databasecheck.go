@@ -1,8 +1,14 @@
 package manifest
 
 import (
+	"errors"
+	"net/url"
+	"slices"
 	"strings"
 )
+
+// sslModes are the sslmode values that libpq and pgx accept.
+var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 // databaseKeys lists, per driver, the keys other than driver that the
 // driver reads.
@@ -56,10 +62,38 @@ func (c *checker) database() {
 		case !has("url") && !has("host"):
 			c.report(ptr, "database driver postgres needs url, such as postgres://user:password@host:5432/dbname, or host and the other connection fields; for an embedded file set driver: sqlite and path")
 		}
+		if raw, ok := block["url"].(string); ok && strings.TrimSpace(raw) != "" {
+			c.databaseURL(ptr+"/url", raw)
+		}
+		if mode, ok := block["sslmode"].(string); ok && !slices.Contains(sslModes, mode) {
+			c.report(ptr+"/sslmode", "must be one of %s", strings.Join(sslModes, ", "))
+		}
 	case DatabaseSQLite:
 		if !has("path") {
 			c.report(ptr, "database driver sqlite needs path: the database file, relative to the manifest")
 		}
+	}
+}
+
+// databaseURL checks that raw is a postgres:// URL with a valid sslmode.
+// Messages never quote the URL, which may contain a password.
+func (c *checker) databaseURL(ptr, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		reason := "it cannot be parsed"
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			reason = ue.Err.Error()
+		}
+		c.report(ptr, "is not a valid URL (%s); use postgres://user:password@host:5432/dbname and percent-encode special characters in the password", reason)
+		return
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		c.report(ptr, "must start with postgres:// or postgresql://; for an embedded file set driver: sqlite and path")
+		return
+	}
+	if mode := u.Query().Get("sslmode"); mode != "" && !slices.Contains(sslModes, mode) {
+		c.report(ptr, "has sslmode %q; use one of %s", mode, strings.Join(sslModes, ", "))
 	}
 }
 

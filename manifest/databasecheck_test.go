@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,11 +72,27 @@ func TestDatabaseViolations(t *testing.T) {
 			"agent_config.database.driver", 9, ""},
 		{"port out of range", "    host: h\n    port: 70000\n",
 			"agent_config.database.port", 10, ""},
+		{"mysql url", "    url: mysql://u:p@h/db\n",
+			"agent_config.database.url", 9, "must start with postgres://"},
+		{"bad escape", "    url: postgres://u:pw%zz@h/db\n",
+			"agent_config.database.url", 9, "percent-encode"},
+		{"bad url sslmode", "    url: postgres://u@h/db?sslmode=bogus\n",
+			"agent_config.database.url", 9, "use one of disable"},
+		{"bad sslmode field", "    host: h\n    sslmode: bogus\n",
+			"agent_config.database.sslmode", 10, "must be one of disable"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			wantViolation(t, violations(t, databaseYAML(c.fields)), c.path, c.line, c.msg)
 		})
+	}
+}
+
+func TestDatabaseURLMessageHidesPassword(t *testing.T) {
+	for _, v := range violations(t, databaseYAML("    url: postgres://u:sEcret%zz@h/db\n")) {
+		if strings.Contains(v.Message, "sEcret") {
+			t.Errorf("violation %q quotes the password", v.Message)
+		}
 	}
 }
 
