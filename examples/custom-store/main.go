@@ -102,13 +102,23 @@ func converse(ctx context.Context, path string, key []byte, logger *slog.Logger,
 	if err != nil {
 		return "", err
 	}
+	// The greeting, if the manifest has one, is already in the log.
+	greeting, err := c.Poll(ctx, sess.ID, 0, client.PollOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, ev := range greeting.Events {
+		if ev.Kind == wire.KindAgentMessage {
+			fmt.Fprintf(out, "agent:    %s\n", ev.Text)
+		}
+	}
 	const text = "Hi, my card number is 4111 1111 1111 1111."
 	posted, err := c.PostMessage(ctx, sess.ID, text)
 	if err != nil {
 		return "", err
 	}
 	fmt.Fprintf(out, "customer: %s\n", text)
-	if err := printReply(ctx, c, sess.ID, out); err != nil {
+	if err := printReply(ctx, c, sess.ID, posted.Offset+1, out); err != nil {
 		return "", err
 	}
 
@@ -123,11 +133,12 @@ func converse(ctx context.Context, path string, key []byte, logger *slog.Logger,
 	return sess.ID, nil
 }
 
-// printReply prints the agent's messages until the turn ends.
-func printReply(ctx context.Context, c *client.Client, sessionID string, out io.Writer) error {
+// printReply prints the agent's messages from offset from until the turn
+// ends.
+func printReply(ctx context.Context, c *client.Client, sessionID string, from int64, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for ev, err := range c.Events(ctx, sessionID, 0, client.PollOptions{Wait: 10 * time.Second}) {
+	for ev, err := range c.Events(ctx, sessionID, from, client.PollOptions{Wait: 10 * time.Second}) {
 		if err != nil {
 			return err
 		}
