@@ -32,6 +32,11 @@ const loginTokenVersion = "v1"
 // hkdfInfo binds the derived signing key to this one use of the api key.
 const hkdfInfo = "agentry agent_auth cookie signing key v1"
 
+// errCrossSiteLogin rejects a login or logout sent from another site's
+// page, so another site cannot log a browser in or out.
+var errCrossSiteLogin = &apiError{status: http.StatusForbidden, code: wire.CodeForbidden,
+	message: "cross-site login and logout requests are rejected; open the chat page of this server, or send the api key as a bearer token"}
+
 var errForbidden = &apiError{status: http.StatusForbidden, code: wire.CodeForbidden,
 	message: "cross-site requests may not use the login cookie; send the api key as a bearer token instead"}
 
@@ -119,7 +124,7 @@ type loginResult struct {
 // a match, sets the login cookie. A wrong key is 401 and sets no cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if crossSite(r) {
-		return errForbidden
+		return errCrossSiteLogin
 	}
 	key, err := s.readLoginKey(w, r)
 	if err != nil {
@@ -173,7 +178,7 @@ func (s *Server) readLoginKey(w http.ResponseWriter, r *http.Request) (string, e
 // no credentials, because clearing a cookie grants nothing.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if crossSite(r) {
-		return errForbidden
+		return errCrossSiteLogin
 	}
 	c := s.loginCookie(r, "", time.Unix(0, 0))
 	c.MaxAge = -1
