@@ -35,7 +35,7 @@ func OpenStore(ctx context.Context, m *manifest.Manifest, log *slog.Logger) (sto
 		}
 		s, err := sqlite.Open(ctx, path, sqlite.WithLogger(log))
 		if err != nil {
-			return nil, fmt.Errorf("database: %w", err)
+			return nil, fmt.Errorf("agent_config.database: %w", err)
 		}
 		return s, nil
 	case manifest.DatabasePostgres, "":
@@ -44,13 +44,13 @@ func OpenStore(ctx context.Context, m *manifest.Manifest, log *slog.Logger) (sto
 			Password: db.Password, DBName: db.DBName, SSLMode: db.SSLMode,
 		}.ConnString()
 		if err != nil {
-			return nil, fmt.Errorf("database: %w", err)
+			return nil, fmt.Errorf("agent_config.database: %w", err)
 		}
 		s, err := postgres.Open(ctx, connString, postgres.WithSchema(db.Schema), postgres.WithLogger(log))
 		if err != nil {
-			return nil, fmt.Errorf("database: %w", err)
+			return nil, fmt.Errorf("agent_config.database: %w", err)
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("database.driver %q: use postgres or sqlite", db.Driver)
+	return nil, fmt.Errorf("agent_config.database.driver %q: use postgres or sqlite", db.Driver)
 }
