@@ -161,6 +161,39 @@ func TestCancelDuringToolCall(t *testing.T) {
 		t.Fatalf("Cancel on the other engine during the tool call = %v, %v; want true, nil", cancelled, err)
 	}
 	checkCancelledTurn(t, st, "s1")
+
+	evs, err := st.ListEvents(ctx, "s1", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := toolErrorCodes(t, evs, "test:block"); len(got) != 1 || got[0] != ToolErrorTimeout {
+		t.Errorf("test:block result error codes = %v, want [%s]: a cut-off call keeps its result", got, ToolErrorTimeout)
+	}
+}
+
+// toolErrorCodes returns the error code of each tool_result of name in
+// evs, "" for a result without error.
+func toolErrorCodes(t *testing.T, evs []store.Event, name string) []string {
+	t.Helper()
+	var codes []string
+	for _, ev := range evs {
+		if ev.Kind != KindToolResult {
+			continue
+		}
+		p, err := DecodePayload(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Tool != name {
+			continue
+		}
+		code := ""
+		if p.Error != nil {
+			code = p.Error.Code
+		}
+		codes = append(codes, code)
+	}
+	return codes
 }
 
 func TestClaimAfterCancelRequestEndsCancelled(t *testing.T) {

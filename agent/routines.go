@@ -489,14 +489,18 @@ type toolObserver struct {
 func (o *toolObserver) NodeEntered(string) {}
 
 // ToolCalled appends the call and its result as one pair of events. A
-// call that ends with the turn is not recorded.
+// call that the end of the turn cut off is stored with code timeout,
+// written with a context detached from the turn's.
 func (o *toolObserver) ToolCalled(name string, args json.RawMessage, res tool.Result, callErr error) {
-	if o.ctx.Err() != nil {
-		return
-	}
+	ctx := o.ctx
 	callID := ids.New("call_")
 	result := Payload{CallID: callID, Tool: name}
 	switch {
+	case o.ctx.Err() != nil:
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(o.ctx), toolResultWriteTimeout)
+		defer cancel()
+		result.Error = &EventError{Code: ToolErrorTimeout, Message: "the turn ended during the call"}
 	case callErr != nil:
 		result.Error = &EventError{Code: ToolErrorFailed, Message: callErr.Error()}
 	case res.IsError:
@@ -509,12 +513,15 @@ func (o *toolObserver) ToolCalled(name string, args json.RawMessage, res tool.Re
 		newEvent(KindToolCall, o.w.turnID, Payload{CallID: callID, Tool: name, Arguments: args}),
 		newEvent(KindToolResult, o.w.turnID, result),
 	}
-	_, err := o.w.e.store.Append(o.ctx, o.w.sid, events, store.AppendOptions{})
+	_, err := o.w.e.store.Append(ctx, o.w.sid, events, store.AppendOptions{})
 
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err != nil {
 		o.err = fmt.Errorf("appending routine tool call: %w", err)
+		if o.ctx.Err() != nil {
+			o.w.log.Error("appending routine tool call failed", "routine_id", o.w.pos.routine.ID(), "node_id", o.w.pos.node, "tool", name, "error", err)
+		}
 		return
 	}
 	call := llms.ToolCall{ID: callID, Type: "function", FunctionCall: &llms.FunctionCall{Name: name, Arguments: string(args)}}

@@ -447,6 +447,9 @@ func TestRoutineToolNodeInterruptedPartWay(t *testing.T) {
 	if n := searches.Load(); n < 1 {
 		t.Errorf("cars:search ran %d times, want at least 1", n)
 	}
+	if got := toolErrorCodes(t, evs, "cars:quote"); len(got) != 2 || got[0] != ToolErrorTimeout || got[1] != "" {
+		t.Errorf("cars:quote result error codes = %v, want [timeout \"\"]", got)
+	}
 	want := "poll/quote/entered poll/done/entered poll/done/completed"
 	if got := strings.Join(routineEvents(t, evs), " "); got != want {
 		t.Errorf("routine events = %q, want %q", got, want)

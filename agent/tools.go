@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tmc/langchaingo/llms"
 
@@ -186,8 +187,7 @@ func (e *Engine) runTools(ctx context.Context, sid, turnID string, calls []llms.
 			defer wg.Done()
 			p := e.callTool(ctx, c)
 			texts[i] = resultText(p)
-			ev := newEvent(KindToolResult, turnID, p)
-			if _, err := e.store.Append(ctx, sid, []store.NewEvent{ev}, store.AppendOptions{}); err != nil {
+			if err := e.appendToolResult(ctx, sid, turnID, p); err != nil {
 				mu.Lock()
 				appendErr = errors.Join(appendErr, err)
 				mu.Unlock()
@@ -199,6 +199,23 @@ func (e *Engine) runTools(ctx context.Context, sid, turnID string, calls []llms.
 		return nil, fmt.Errorf("appending tool results: %w", appendErr)
 	}
 	return texts, nil
+}
+
+// toolResultWriteTimeout bounds the write of a tool result once the
+// turn's context has ended.
+const toolResultWriteTimeout = 5 * time.Second
+
+// appendToolResult stores the tool_result p. It writes with a context
+// detached from ctx, so a call that the end of the turn cut off still
+// gets its result, and logs a failure, which the ended turn cannot report.
+func (e *Engine) appendToolResult(ctx context.Context, sid, turnID string, p Payload) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), toolResultWriteTimeout)
+	defer cancel()
+	_, err := e.store.Append(wctx, sid, []store.NewEvent{newEvent(KindToolResult, turnID, p)}, store.AppendOptions{})
+	if err != nil {
+		e.log.Error("appending tool result failed", "session_id", sid, "turn_id", turnID, "call_id", p.CallID, "tool", p.Tool, "error", err)
+	}
+	return err
 }
 
 // callTool runs one call and returns its tool_result payload. A tool that

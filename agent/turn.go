@@ -173,8 +173,15 @@ func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, 
 		case out := <-done:
 			return out.reply, out.err
 		case <-ctx.Done():
-			// The model call ends with its context; do not wait for it.
-			return answer{}, context.Cause(ctx)
+			// Wait briefly, so the results of cut-off tool calls are
+			// written before the turn's final events, but not for a
+			// model call that ignores its context.
+			select {
+			case out := <-done:
+				return out.reply, context.Cause(ctx)
+			case <-time.After(toolResultWriteTimeout):
+				return answer{}, context.Cause(ctx)
+			}
 		case <-wake:
 			s, err := e.store.GetSession(ctx, sid)
 			if err != nil {
