@@ -186,6 +186,8 @@ type routineWalk struct {
 	// done holds the routines that completed or exited in this turn, so
 	// the turn does not enter them again.
 	done map[string]bool
+	// entered holds the nodes entered in this turn, as "routine/node".
+	entered map[string]bool
 }
 
 // newRoutineWalk returns the walk of a turn whose history is history, or
@@ -197,9 +199,10 @@ func (e *Engine) newRoutineWalk(sid, turnID string, history []store.Event) *rout
 	pos, outputs := e.routines.position(history)
 	w := &routineWalk{
 		e: e, set: e.routines, sid: sid, turnID: turnID,
-		log:  e.log.With("session_id", sid, "turn_id", turnID),
-		pos:  pos,
-		done: map[string]bool{},
+		log:     e.log.With("session_id", sid, "turn_id", turnID),
+		pos:     pos,
+		done:    map[string]bool{},
+		entered: map[string]bool{},
 	}
 	w.outputs = outputs
 	if pos.routine != nil {
@@ -257,18 +260,10 @@ func (w *routineWalk) step(ctx context.Context, p *prompt, matched []matchedPoli
 		return false, false, nil
 	}
 	n := nodeOf(r, w.pos.node)
-	switch n.Kind() {
-	case manifest.NodeChat:
-		more = w.chatStep(ctx, p, r, n)
-		return more, false, nil
-	case manifest.NodeTool:
+	if n.Kind() == manifest.NodeTool {
 		return w.toolStep(ctx, p, r, n)
 	}
-	if to, ok := w.choose(ctx, p, r, n); ok {
-		w.enter(r, to)
-		return true, false, nil
-	}
-	return false, false, nil
+	return w.advance(ctx, p, r, n), false, nil
 }
 
 // blockingPolicy returns the id of the first matched policy that ranks
@@ -361,30 +356,28 @@ func conditionText(conds []string) string {
 	return "Any of these holds: " + strings.Join(parts, "; ")
 }
 
-// chatStep judges the transitions of chat node n. It enters the target
-// of the first conditional transition that holds. The transition without
-// a condition holds once the customer has replied at the node, so only
-// when the node was entered in an earlier turn. When nothing holds, a
-// node entered in an earlier turn is left with the routine (exited) if
-// the routine's conditions no longer hold either: the customer changed
-// the subject.
-func (w *routineWalk) chatStep(ctx context.Context, p *prompt, r *routine.Routine, n *manifest.Node) bool {
+// advance judges the transitions of node n and enters the target of the
+// first conditional transition that holds, or else the target of the
+// transition without a condition. At a chat node, that transition holds
+// only once the customer has replied at the node, so only when the node
+// was entered in an earlier turn. When nothing holds, a node entered in
+// an earlier turn is left with the routine (exited) if the routine's
+// conditions no longer hold either: the customer changed the subject.
+// It reports whether the walk moved.
+func (w *routineWalk) advance(ctx context.Context, p *prompt, r *routine.Routine, n *manifest.Node) bool {
 	earlier := !w.pos.enteredThisTurn
 	conds, targets, fallback := transitionConditions(n)
-	if !earlier {
+	if n.Kind() == manifest.NodeChat && !earlier {
 		fallback = ""
 	}
-	if len(conds) == 0 {
-		if fallback != "" {
-			w.enter(r, fallback)
-			return true
-		}
-		if !earlier {
-			return false
-		}
+	if len(conds) == 0 && fallback != "" {
+		return w.move(r, n, fallback)
 	}
 	def := r.Definition()
 	checkExit := earlier && len(def.Conditions) > 0
+	if len(conds) == 0 && !checkExit {
+		return false
+	}
 	if checkExit {
 		conds = append(conds, condition{id: routineApplies, text: "The customer still pursues this: " + conditionText(def.Conditions)})
 	}
@@ -395,25 +388,37 @@ func (w *routineWalk) chatStep(ctx context.Context, p *prompt, r *routine.Routin
 	}
 	for _, c := range conds {
 		if _, ok := holds[c.id]; ok && c.id != routineApplies {
-			w.enter(r, targets[c.id])
-			return true
+			return w.move(r, n, targets[c.id])
 		}
 	}
 	if fallback != "" {
-		w.enter(r, fallback)
-		return true
+		return w.move(r, n, fallback)
 	}
 	if _, ok := holds[routineApplies]; checkExit && !ok {
 		w.exit("the customer changed the subject")
 		return true
 	}
+	w.log.Debug("no transition holds; staying at the node", "routine_id", r.ID(), "node_id", n.ID)
 	return false
 }
 
-// toolStep runs the tools of tool node n unless they ran since the node
-// was entered, then takes the first transition that holds. A node with
-// no transitions completes the routine. When no transition holds, the
-// walk stays and the tools run again in the next round.
+// move enters node to of r from node from, unless this turn entered to
+// already: a cycle of transitions then ends the walk at from, so a turn
+// writes a bounded number of entered events.
+func (w *routineWalk) move(r *routine.Routine, from *manifest.Node, to string) bool {
+	if w.entered[r.ID()+"/"+to] {
+		w.log.Warn("routine transition leads to a node already entered in this turn; staying at the current node",
+			"routine_id", r.ID(), "node_id", from.ID, "target_node_id", to)
+		return false
+	}
+	w.enter(r, to)
+	return true
+}
+
+// toolStep runs the tools of tool node n unless each has a result since
+// the node was entered, then advances. A node with no transitions
+// completes the routine. When no transition holds, the walk stays at the
+// node without running its tools again.
 func (w *routineWalk) toolStep(ctx context.Context, p *prompt, r *routine.Routine, n *manifest.Node) (more, ranTools bool, err error) {
 	if !w.pos.toolsDone {
 		if err := w.flush(ctx); err != nil {
@@ -429,12 +434,7 @@ func (w *routineWalk) toolStep(ctx context.Context, p *prompt, r *routine.Routin
 		w.complete()
 		return true, ranTools, nil
 	}
-	if to, ok := w.choose(ctx, p, r, n); ok {
-		w.enter(r, to)
-		return true, ranTools, nil
-	}
-	w.pos.toolsDone = false
-	return true, ranTools, nil
+	return w.advance(ctx, p, r, n), ranTools, nil
 }
 
 // runTools runs tool node n with the routine executor. The calls are
@@ -528,26 +528,6 @@ func (o *toolObserver) ToolCalled(name string, args json.RawMessage, res tool.Re
 	o.p.turns = append(o.p.turns, llm.ToolCallMessages(call, resultText(result))...)
 }
 
-// choose judges the conditional transitions of n and returns the target
-// of the first that holds, or else the target of the transition without
-// a condition. It reports false when no transition holds.
-func (w *routineWalk) choose(ctx context.Context, p *prompt, r *routine.Routine, n *manifest.Node) (string, bool) {
-	conds, targets, fallback := transitionConditions(n)
-	if len(conds) > 0 {
-		holds := w.judge(ctx, "routine transition", conds, renderTranscript(p.turns, w.set.evalBudget))
-		for _, c := range conds {
-			if _, ok := holds[c.id]; ok {
-				return targets[c.id], true
-			}
-		}
-	}
-	if fallback != "" {
-		return fallback, true
-	}
-	w.log.Debug("no transition holds; staying at the node", "routine_id", r.ID(), "node_id", n.ID)
-	return "", false
-}
-
 // transitionConditions returns the conditional transitions of n as
 // conditions with ids "to_<target>" (a second transition to the same
 // target adds "_2", and so on), the target of each id, and the target of
@@ -576,7 +556,8 @@ func transitionConditions(n *manifest.Node) ([]condition, map[string]string, str
 // at once; a tool node completes after its tools ran.
 func (w *routineWalk) enter(r *routine.Routine, node string) {
 	w.pending = append(w.pending, routineEvent(w.turnID, r.ID(), node, RoutineEntered))
-	w.pos = routinePosition{routine: r, node: node, enteredThisTurn: true}
+	w.pos = routinePosition{routine: r, node: node, enteredThisTurn: true, results: map[string]bool{}}
+	w.entered[r.ID()+"/"+node] = true
 	w.reply, w.replyNode = r, node
 	w.log.Info("routine node entered", "routine_id", r.ID(), "node_id", node)
 	n := nodeOf(r, node)

@@ -290,33 +290,73 @@ func TestRoutineTransitionNeverHolds(t *testing.T) {
 	eval := scriptedModel(t, "evaluation", `
 - when: {lane: evaluation, user_matches: "id: poll"}
   reply: {json: {matches: [{id: poll, applies: true}]}}
+- when: {lane: evaluation, user_matches: "(?s)id: routine_applies.*Customer: something else"}
+  reply: {json: {matches: [{id: to_done, applies: false}, {id: routine_applies, applies: false}]}}
+- when: {lane: evaluation, user_matches: "id: routine_applies"}
+  reply: {json: {matches: [{id: to_done, applies: false}, {id: routine_applies, applies: true}]}}
 - when: {lane: evaluation}
   reply: {json: {matches: [{id: to_done, applies: false}]}}
 `)
 	chat := scriptedModel(t, "chat", bookingChat)
 	e, st, logs := policyEngine(t, "    max_engine_iterations: 3\n", pollContext, chat, eval, q.registry(t))
 
-	_, evs := converse(t, e, st, "a quote please")
-
+	sid, evs := converse(t, e, st, "a quote please")
 	if n := countKind(evs, KindAgentMessage); n != 1 {
-		t.Fatalf("%d agent messages, want 1: the turn replies at the cap", n)
+		t.Fatalf("%d agent messages, want 1", n)
 	}
-	// Round 1 enters the node, rounds 2 and 3 run its tools.
-	if n := len(q.calls()); n != 2 {
-		t.Errorf("cars:quote ran %d times, want 2", n)
+	if n := len(q.calls()); n != 1 {
+		t.Errorf("cars:quote ran %d times in turn 1, want 1", n)
+	}
+	if strings.Contains(logs.String(), "routine preparation reached runtime.max_engine_iterations") {
+		t.Errorf("turn 1 reached the cap; the walk should rest at the tool node; logs:\n%s", logs)
+	}
+
+	evs = say(t, e, st, sid, "hmm", 2)
+	if n := len(q.calls()); n != 1 {
+		t.Errorf("cars:quote ran %d times after turn 2, want 1: its tools have results", n)
 	}
 	if got, want := strings.Join(routineEvents(t, evs), " "), "poll/quote/entered"; got != want {
+		t.Errorf("routine events after turn 2 = %q, want %q", got, want)
+	}
+
+	evs = say(t, e, st, sid, "something else", 3)
+	if n := len(q.calls()); n != 1 {
+		t.Errorf("cars:quote ran %d times after turn 3, want 1", n)
+	}
+	if got, want := strings.Join(routineEvents(t, evs), " "), "poll/quote/entered poll/quote/exited"; got != want {
+		t.Errorf("routine events after turn 3 = %q, want %q", got, want)
+	}
+}
+
+func TestRoutineRouteCycleStops(t *testing.T) {
+	ctx := `    routines:
+      - id: spin
+        conditions: [The customer wants to spin]
+        entry: a
+        nodes:
+          - id: a
+            transitions:
+              - to: b
+          - id: b
+            transitions:
+              - to: a
+`
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "id: spin"}
+  reply: {json: {matches: [{id: spin, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: []}}
+`)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, logs := policyEngine(t, "    max_engine_iterations: 10\n", ctx, chat, eval, (&quoteTool{}).registry(t))
+
+	_, evs := converse(t, e, st, "spin please")
+
+	if got, want := strings.Join(routineEvents(t, evs), " "), "spin/a/entered spin/b/entered"; got != want {
 		t.Errorf("routine events = %q, want %q", got, want)
 	}
-	if !strings.Contains(logs.String(), "routine preparation reached runtime.max_engine_iterations") {
-		t.Errorf("cap not logged; logs:\n%s", logs)
-	}
-	// The reply round offers no tools, because the cap is reached.
-	chat.mu.Lock()
-	lastOpts := chat.opts[len(chat.opts)-1]
-	chat.mu.Unlock()
-	if len(lastOpts.Tools) != 0 {
-		t.Errorf("reply round offered %d tools, want 0", len(lastOpts.Tools))
+	if !strings.Contains(logs.String(), "routine transition leads to a node already entered in this turn") {
+		t.Errorf("cycle not logged; logs:\n%s", logs)
 	}
 }
 
