@@ -164,6 +164,42 @@ func (rs *routineSet) position(history []store.Event) (routinePosition, map[stri
 	return pos, outputs
 }
 
+// endedRoutines returns, for each routine with a completed or exited
+// event in history, the offset of its newest such event.
+func endedRoutines(history []store.Event) map[string]int64 {
+	ended := map[string]int64{}
+	for _, ev := range history {
+		if ev.Kind != KindRoutine {
+			continue
+		}
+		p, err := DecodePayload(ev)
+		if err != nil {
+			continue
+		}
+		if p.State == RoutineCompleted || p.State == RoutineExited {
+			ended[p.RoutineID] = ev.Offset
+		}
+	}
+	return ended
+}
+
+// customerMessagesAfter renders the customer messages of history with
+// offsets after offset as a transcript within budget bytes, or "" when
+// there are none.
+func customerMessagesAfter(history []store.Event, offset int64, budget int) string {
+	var later []store.Event
+	for _, ev := range history {
+		if ev.Offset > offset && ev.Kind == KindUserMessage {
+			later = append(later, ev)
+		}
+	}
+	msgs := conversation(later)
+	if len(msgs) == 0 {
+		return ""
+	}
+	return renderTranscript(msgs, budget)
+}
+
 // routineWalk selects and advances the active routine during one turn's
 // preparation. The routine events it produces are written with the
 // reply through CompleteTurn. The exception is a tool node: the events
@@ -188,6 +224,10 @@ type routineWalk struct {
 	done map[string]bool
 	// entered holds the nodes entered in this turn, as "routine/node".
 	entered map[string]bool
+	// ended holds the offset of the newest completed or exited event of
+	// each routine in history.
+	ended   map[string]int64
+	history []store.Event
 }
 
 // newRoutineWalk returns the walk of a turn whose history is history, or
@@ -203,6 +243,8 @@ func (e *Engine) newRoutineWalk(sid, turnID string, history []store.Event) *rout
 		pos:     pos,
 		done:    map[string]bool{},
 		entered: map[string]bool{},
+		ended:   endedRoutines(history),
+		history: history,
 	}
 	w.outputs = outputs
 	if pos.routine != nil {
@@ -284,27 +326,61 @@ func (w *routineWalk) blockingPolicy(matched []matchedPolicy) string {
 // activate judges the conditions of every routine that did not end in
 // this turn and returns the routine to enter, or nil. When several
 // match, the first in manifest order wins.
+//
+// A routine that completed or exited in an earlier turn is judged only
+// on the customer messages that came after its end, so the
+// conversation that ran it does not start it again. With no such
+// message it is not judged.
 func (w *routineWalk) activate(ctx context.Context, p *prompt) *routine.Routine {
-	var conds []condition
+	type judgement struct {
+		conds      []condition
+		transcript string
+	}
+	var fresh []condition
+	since := map[int64][]condition{}
+	var ends []int64
 	for _, r := range w.set.list {
 		def := r.Definition()
 		if w.done[def.ID] || len(def.Conditions) == 0 {
 			continue
 		}
-		conds = append(conds, condition{id: def.ID, text: conditionText(def.Conditions)})
+		c := condition{id: def.ID, text: conditionText(def.Conditions)}
+		end, ended := w.ended[def.ID]
+		if !ended {
+			fresh = append(fresh, c)
+			continue
+		}
+		if _, ok := since[end]; !ok {
+			ends = append(ends, end)
+		}
+		since[end] = append(since[end], c)
 	}
-	if len(conds) == 0 {
+	var jobs []judgement
+	if len(fresh) > 0 {
+		transcript := renderTranscript(p.turns, w.set.evalBudget)
+		for batch := range slices.Chunk(fresh, w.set.batchSize) {
+			jobs = append(jobs, judgement{batch, transcript})
+		}
+	}
+	for _, end := range ends {
+		transcript := customerMessagesAfter(w.history, end, w.set.evalBudget)
+		if transcript == "" {
+			continue
+		}
+		for batch := range slices.Chunk(since[end], w.set.batchSize) {
+			jobs = append(jobs, judgement{batch, transcript})
+		}
+	}
+	if len(jobs) == 0 {
 		return nil
 	}
-	transcript := renderTranscript(p.turns, w.set.evalBudget)
-	batches := slices.Collect(slices.Chunk(conds, w.set.batchSize))
-	found := make([]map[string]string, len(batches))
+	found := make([]map[string]string, len(jobs))
 	var wg sync.WaitGroup
-	for i, batch := range batches {
+	for i, job := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			found[i] = w.judge(ctx, "routine match", batch, transcript)
+			found[i] = w.judge(ctx, "routine match", job.conds, job.transcript)
 		}()
 	}
 	wg.Wait()

@@ -495,3 +495,36 @@ func TestRoutineToolNodeInterruptedPartWay(t *testing.T) {
 		t.Errorf("routine events = %q, want %q", got, want)
 	}
 }
+
+func TestRoutineCompletedNotReentered(t *testing.T) {
+	ctx := `    routines:
+      - id: rent
+        conditions: [The customer wants to rent a car]
+        entry: offer
+        nodes:
+          - id: offer
+            chat_state: Offer a car.
+`
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "(?s)id: rent.*Customer: [^\\n]*rent"}
+  reply: {json: {matches: [{id: rent, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: []}}
+`)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, _ := policyEngine(t, "", ctx, chat, eval, (&quoteTool{}).registry(t))
+
+	sid, evs := converse(t, e, st, "I want to rent a car")
+	if got, want := strings.Join(routineEvents(t, evs), " "), "rent/offer/entered rent/offer/completed"; got != want {
+		t.Fatalf("routine events after turn 1 = %q, want %q", got, want)
+	}
+	evs = say(t, e, st, sid, "thanks", 2)
+	if got, want := strings.Join(routineEvents(t, evs), " "), "rent/offer/entered rent/offer/completed"; got != want {
+		t.Errorf("routine events after turn 2 = %q, want %q: the earlier request must not start it again", got, want)
+	}
+	evs = say(t, e, st, sid, "now I want to rent a van", 3)
+	want := "rent/offer/entered rent/offer/completed rent/offer/entered rent/offer/completed"
+	if got := strings.Join(routineEvents(t, evs), " "); got != want {
+		t.Errorf("routine events after turn 3 = %q, want %q: a new request starts it again", got, want)
+	}
+}

@@ -51,6 +51,7 @@ var messages = []string{
 	"Hi, I'd like to rent a car. I am 23.",
 	"Lisbon, for 3 days.",
 	"Yes, please book it.",
+	"Thanks, that is all.",
 }
 
 func main() {

@@ -31,8 +31,11 @@ func TestCarRentalBooks(t *testing.T) {
 
 	var routine []string
 	var tools []string
+	var replies []string
 	for _, ev := range events {
 		switch ev.Kind {
+		case wire.KindAgentMessage:
+			replies = append(replies, ev.Text)
 		case wire.KindRoutine:
 			routine = append(routine, ev.NodeID+"/"+ev.State)
 		case wire.KindToolCall:
@@ -43,7 +46,14 @@ func TestCarRentalBooks(t *testing.T) {
 		t.Errorf("routine events = %q, want %q", got, want)
 	}
 	if got, want := strings.Join(tools, " "), "cars:search cars:quote cars:book"; got != want {
-		t.Errorf("tool calls = %q, want %q", got, want)
+		t.Errorf("tool calls = %q, want %q: the closing message must not start a new booking", got, want)
+	}
+	// The greeting and one reply per customer message.
+	if len(replies) != len(messages)+1 {
+		t.Fatalf("%d agent messages, want %d", len(replies), len(messages)+1)
+	}
+	if last := replies[len(replies)-1]; !strings.Contains(last, "You are welcome") {
+		t.Errorf("reply to %q = %q, want the closing reply", messages[len(messages)-1], last)
 	}
 	for _, want := range []string{"routine booking completed at done", "BK-0001"} {
 		if !strings.Contains(out.String(), want) {
