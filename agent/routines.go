@@ -222,6 +222,8 @@ type routineWalk struct {
 	// done holds the routines that completed or exited in this turn, so
 	// the turn does not enter them again.
 	done map[string]bool
+	// activated reports that this turn activated a routine.
+	activated bool
 	// entered holds the nodes entered in this turn, as "routine/node".
 	entered map[string]bool
 	// ended holds the offset of the newest completed or exited event of
@@ -290,10 +292,16 @@ func (w *routineWalk) step(ctx context.Context, p *prompt, matched []matchedPoli
 			w.log.Info("routine activation blocked by a policy that ranks over all routines", "policy_id", blocker)
 			return false, false, nil
 		}
+		if w.activated {
+			// The routine that this turn activated ended: it keeps the
+			// turn, so a second matching routine does not take the reply.
+			return false, false, nil
+		}
 		r := w.activate(ctx, p)
 		if r == nil {
 			return false, false, nil
 		}
+		w.activated = true
 		w.enter(r, r.Definition().Entry)
 		return true, false, nil
 	}

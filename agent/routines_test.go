@@ -528,3 +528,43 @@ func TestRoutineCompletedNotReentered(t *testing.T) {
 		t.Errorf("routine events after turn 3 = %q, want %q: a new request starts it again", got, want)
 	}
 }
+
+func TestRoutineFirstMatchKeepsTurn(t *testing.T) {
+	ctx := `    routines:
+      - id: first
+        conditions: [The customer says hello]
+        entry: a
+        nodes:
+          - id: a
+            chat_state: Greet as the first routine.
+      - id: second
+        conditions: [The customer says hello]
+        entry: b
+        nodes:
+          - id: b
+            chat_state: Greet as the second routine.
+`
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "(?s)id: first.*id: second"}
+  reply: {json: {matches: [{id: first, applies: true}, {id: second, applies: true}]}}
+- when: {lane: evaluation, user_matches: "id: second"}
+  reply: {json: {matches: [{id: second, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: []}}
+`)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, _ := policyEngine(t, "", ctx, chat, eval, (&quoteTool{}).registry(t))
+
+	_, evs := converse(t, e, st, "hello")
+
+	if got, want := strings.Join(routineEvents(t, evs), " "), "first/a/entered first/a/completed"; got != want {
+		t.Errorf("routine events = %q, want %q", got, want)
+	}
+	sys := chat.systemText(t, chat.count()-1)
+	if !strings.Contains(sys, "Greet as the first routine.") {
+		t.Errorf("reply prompt lacks the first routine's chat_state:\n%s", sys)
+	}
+	if strings.Contains(sys, "Greet as the second routine.") {
+		t.Errorf("reply prompt has the second routine's chat_state:\n%s", sys)
+	}
+}
