@@ -202,9 +202,9 @@ func customerMessagesAfter(history []store.Event, offset int64, budget int) stri
 
 // routineWalk selects and advances the active routine during one turn's
 // preparation. The routine events it produces are written with the
-// reply through CompleteTurn. The exception is a tool node: the events
-// are appended before it runs its tools, so the log shows the entry
-// before the calls and a re-run of the turn does not call them again.
+// turn's final events through CompleteTurn, whether or not the turn
+// replies. The exception is a tool node: the events are appended before
+// it runs its tools, so the log shows the entry before the calls.
 type routineWalk struct {
 	e           *Engine
 	set         *routineSet

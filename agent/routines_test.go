@@ -568,3 +568,22 @@ func TestRoutineFirstMatchKeepsTurn(t *testing.T) {
 		t.Errorf("reply prompt has the second routine's chat_state:\n%s", sys)
 	}
 }
+
+func TestRoutineEventsKeptOnHandoff(t *testing.T) {
+	chat := scriptedModel(t, "chat", `
+- when: {tool_offered: built-in:handoff, user_matches: "(?i)human"}
+  reply: {tool_call: {name: built-in:handoff, arguments: {reason: the customer asked for a human}}}
+- reply: {text: "You said: {{.LastUser}}"}
+`)
+	eval := scriptedModel(t, "evaluation", bookingEval)
+	e, st, _ := policyEngine(t, "", "    handoff: true\n"+bookingContext, chat, eval, (&quoteTool{}).registry(t))
+
+	_, evs := converse(t, e, st, "I want to rent a car, from a human")
+
+	if n := countKind(evs, KindMode); n != 1 {
+		t.Fatalf("%d mode events, want 1: the turn ends with the handoff", n)
+	}
+	if got, want := strings.Join(routineEvents(t, evs), " "), "booking/ask/entered"; got != want {
+		t.Errorf("routine events = %q, want %q", got, want)
+	}
+}

@@ -189,14 +189,14 @@ func (e *Engine) attempt(ctx context.Context, sid, turnID string, target int64, 
 			}
 			if s.CancelRequested {
 				cancel(errCancelled)
-				<-done
-				return answer{}, errCancelled
+				out := <-done
+				return out.reply, errCancelled
 			}
 			if s.Mode == store.ModeManual {
 				// A human took over: the agent stays silent.
 				cancel(errHandedOff)
-				<-done
-				return answer{}, errHandedOff
+				out := <-done
+				return out.reply, errHandedOff
 			}
 			if !interrupt || s.TriggerOffset <= target {
 				continue
@@ -240,22 +240,25 @@ func (e *Engine) generate(ctx context.Context, sid, turnID string, target int64)
 	matched := e.matchPolicies(ctx, sid, turnID, p.turns)
 
 	w := e.newRoutineWalk(sid, turnID, history)
+	// A turn that ends without a reply still writes the routine events
+	// it has, with its final events.
+	unfinished := func() answer { return answer{routineEvents: w.unwritten()} }
 	used := 0
 	if w != nil {
 		used, matched, err = w.prepare(ctx, &p, matched)
 		if err != nil {
-			return answer{}, err
+			return unfinished(), err
 		}
 	}
 
 	typing := []store.NewEvent{statusEvent(turnID, StatusTyping, nil)}
 	if _, err := e.store.Append(ctx, sid, typing, store.AppendOptions{}); err != nil {
-		return answer{}, fmt.Errorf("appending typing status: %w", err)
+		return unfinished(), fmt.Errorf("appending typing status: %w", err)
 	}
 
 	text, err := e.respond(ctx, sid, turnID, &p, matched, w, used)
 	if err != nil {
-		return answer{}, err
+		return unfinished(), err
 	}
 	return answer{text: text, citations: citations(chunks), routineEvents: w.unwritten()}, nil
 }
@@ -375,7 +378,7 @@ func (e *Engine) finish(ctx context.Context, claim store.TurnClaim, turnID strin
 		outcome = TurnModelError
 		log.Error("model call failed", "error", err)
 	}
-	events = append(events, statusEvent(turnID, StatusReady, nil))
+	events = append(reply.routineEvents, append(events, statusEvent(turnID, StatusReady, nil))...)
 	e.complete(claim, events, processed, log)
 	return outcome
 }
