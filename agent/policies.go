@@ -104,15 +104,9 @@ func (e *Engine) matchPolicies(ctx context.Context, sid, turnID string, msgs []l
 
 	batches := slices.Collect(slices.Chunk(ps.policies, ps.batchSize))
 	found := make([]map[string]string, len(batches))
-	var wg sync.WaitGroup
-	for i, batch := range batches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			found[i] = e.matchBatch(ctx, log, batch, transcript)
-		}()
-	}
-	wg.Wait()
+	forEachBounded(len(batches), func(i int) {
+		found[i] = e.matchBatch(ctx, log, batches[i], transcript)
+	})
 
 	reasons := map[string]string{}
 	for _, f := range found {
@@ -194,6 +188,29 @@ func (e *Engine) matchBatch(ctx context.Context, log *slog.Logger, batch []manif
 
 // condition is one statement for the evaluation lane to judge against a
 // conversation, under an id that its answer names.
+// maxConcurrentJudgements is the maximum number of evaluation calls
+// that one round of condition checks (policy matching, routine
+// activation) has in flight, so a manifest with many batches does not
+// send them all to the provider at once.
+const maxConcurrentJudgements = 8
+
+// forEachBounded calls fn(i) for each i in [0, n), at most
+// maxConcurrentJudgements at a time, and returns when all calls have.
+func forEachBounded(n int, fn func(i int)) {
+	slots := make(chan struct{}, maxConcurrentJudgements)
+	var wg sync.WaitGroup
+	for i := range n {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}
+
 type condition struct {
 	id, text string
 }

@@ -383,15 +383,9 @@ func (w *routineWalk) activate(ctx context.Context, p *prompt) *routine.Routine 
 		return nil
 	}
 	found := make([]map[string]string, len(jobs))
-	var wg sync.WaitGroup
-	for i, job := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			found[i] = w.judge(ctx, "routine match", job.conds, job.transcript)
-		}()
-	}
-	wg.Wait()
+	forEachBounded(len(jobs), func(i int) {
+		found[i] = w.judge(ctx, "routine match", jobs[i].conds, jobs[i].transcript)
+	})
 
 	var matched []string
 	for _, r := range w.set.list {
