@@ -662,7 +662,8 @@ func (w *routineWalk) complete() {
 // exit records that the session left the active routine before its end.
 func (w *routineWalk) exit(reason string) {
 	r := w.pos.routine
-	w.pending = append(w.pending, routineEvent(w.turnID, r.ID(), w.pos.node, RoutineExited))
+	exited := Payload{RoutineID: r.ID(), NodeID: w.pos.node, State: RoutineExited, Reason: reason}
+	w.pending = append(w.pending, newEvent(KindRoutine, w.turnID, exited))
 	w.log.Info("routine exited", "routine_id", r.ID(), "node_id", w.pos.node, "reason", reason)
 	w.done[r.ID()] = true
 	w.pos = routinePosition{}

@@ -195,6 +195,15 @@ func TestRoutineExitOnSubjectChange(t *testing.T) {
 	if !strings.Contains(logs.String(), "routine exited") {
 		t.Errorf("exit not logged; logs:\n%s", logs)
 	}
+	for _, ev := range evs {
+		p, err := DecodePayload(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind == KindRoutine && p.State == RoutineExited && p.Reason != "the customer changed the subject" {
+			t.Errorf("exited event reason = %q, want the customer changed the subject", p.Reason)
+		}
+	}
 }
 
 func TestRoutineStaysWhileNoTransitionHolds(t *testing.T) {
