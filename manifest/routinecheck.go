@@ -78,6 +78,11 @@ func (c *checker) routine(ptr string, r map[string]any) {
 			c.report(ptr+"/entry", "no node with id %q in this routine; entry must name one of: %s", entry, strings.Join(sortedKeys(ids), ", "))
 		}
 	}
+	if conds, ok := r["conditions"].([]any); ok {
+		for k := range conds {
+			c.nonBlankAt(ptr + "/conditions/" + strconv.Itoa(k))
+		}
+	}
 	if list, ok := r["nodes"].([]any); ok && len(list) == 0 {
 		c.report(ptr+"/nodes", "must list at least one node")
 	}
@@ -181,8 +186,10 @@ func (c *checker) toolRef(ptr, ref string, autonomous bool) {
 		return
 	}
 	switch {
+	case ref != EmitOutputTool && !autonomous:
+		c.report(ptr, "%s cannot run on a routine tool node: the only built-in tool of a routine is %s, for autonomous routines; offer %s through context.handoff or a policy's tools", ref, EmitOutputTool, HandoffTool)
 	case ref != EmitOutputTool:
-		c.report(ptr, "unknown built-in tool %q: the only built-in tool is %s", name, EmitOutputTool)
+		c.report(ptr, "unknown built-in tool %q on a routine tool node: the only built-in tool of a routine is %s", ref, EmitOutputTool)
 	case !autonomous:
 		c.report(ptr, "%s ends autonomous runs; a conversational routine (without an autonomous block) cannot use it", EmitOutputTool)
 	}

@@ -58,7 +58,7 @@ nodes:
 		{"agent_config.context.routines[0].nodes[1]", "", 19, "has no kind"},
 		{"agent_config.context.routines[0].nodes[2].think", "", 21, "think nodes run only in autonomous routines"},
 		{"agent_config.context.routines[0].nodes[3].tools[0]", "", 24, "a conversational routine (without an autonomous block) cannot use it"},
-		{"agent_config.context.routines[0].nodes[3].tools[1]", "", 24, `unknown built-in tool "sleep"`},
+		{"agent_config.context.routines[0].nodes[3].tools[1]", "", 24, "built-in:sleep cannot run on a routine tool node"},
 		{"agent_config.context.routines[0].nodes[3].tools[2]", "", 24, "must be namespace:name"},
 		{"agent_config.context.routines[2].id", "", 26, `duplicate routine id "refund" (first declared at agent_config.context.routines[0].id, line 10)`},
 		{"agent_config.context.routines[2].nodes", "", 28, "must list at least one node"},
@@ -233,5 +233,32 @@ func TestParseCallbackAllowlist(t *testing.T) {
 				"input_schema:", "callback_url_allowlist: [\""+c.entry+"\"]\n          input_schema:", 1)
 			wantViolation(t, violations(t, src), "agent_config.context.routines[0].autonomous.callback_url_allowlist[0]", 13, c.msg)
 		})
+	}
+}
+
+func TestParseRoutineBlankCondition(t *testing.T) {
+	src := routinesYAML(`      - id: r
+        entry: a
+        conditions: ["  "]
+        nodes:
+          - id: a
+            chat_state: Greet.
+`)
+	list := violations(t, src)
+	v := findViolation(t, list, "agent_config.context.routines[0].conditions[0]")
+	if !strings.Contains(v.Message, "must not be empty or only whitespace") {
+		t.Errorf("message %q, want it to reject the blank condition", v.Message)
+	}
+}
+
+func TestParseRoutineHandoffTool(t *testing.T) {
+	list := violations(t, conversationalRoutine(`          - id: a
+            tools: [built-in:handoff]
+`))
+	v := findViolation(t, list, "agent_config.context.routines[0].nodes[0].tools[0]")
+	for _, want := range []string{"built-in:handoff cannot run on a routine tool node", "context.handoff"} {
+		if !strings.Contains(v.Message, want) {
+			t.Errorf("message %q, want it to contain %q", v.Message, want)
+		}
 	}
 }
