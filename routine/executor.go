@@ -168,7 +168,7 @@ func (x *Executor) Step(ctx context.Context, r *Routine, st *State) error {
 
 // step runs node n and sets st.Node to the node that follows it.
 func (x *Executor) step(ctx context.Context, r *Routine, n *manifest.Node, st *State) error {
-	x.logger().Debug("routine node entered", "routine", r.ID(), "node", n.ID, "kind", n.Kind(), "visit", st.Visits)
+	x.logger().Debug("routine node entered", "routine_id", r.ID(), "node_id", n.ID, "kind", n.Kind(), "visit", st.Visits)
 	if x.Observer != nil {
 		x.Observer.NodeEntered(n.ID)
 	}
@@ -228,7 +228,7 @@ func (x *Executor) RunNode(ctx context.Context, r *Routine, st *State) error {
 	)
 	ctx, span := x.Telemetry.Start(ctx, "routine.node", attrs...)
 	defer span.End()
-	x.logger().Debug("routine node run", "routine", r.ID(), "node", n.ID, "kind", n.Kind())
+	x.logger().Debug("routine node run", "routine_id", r.ID(), "node_id", n.ID, "kind", n.Kind())
 	if x.Observer != nil {
 		x.Observer.NodeEntered(n.ID)
 	}

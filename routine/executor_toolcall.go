@@ -98,7 +98,7 @@ func (x *Executor) callEmit(r *Routine, n *manifest.Node, args string, already b
 	if !res.OK {
 		o.emitFailure = &res
 		err = errors.New(res.Message)
-		x.logger().Warn("routine output rejected", "routine", r.ID(), "node", n.ID,
+		x.logger().Warn("routine output rejected", "routine_id", r.ID(), "node_id", n.ID,
 			"error", res.Error, "problems", formatViolations(res.Details))
 	}
 	if x.Observer != nil {
@@ -147,12 +147,12 @@ func (x *Executor) callTool(ctx context.Context, r *Routine, n *manifest.Node, t
 	record := callRecord{Tool: name, Arguments: argumentsJSON(args)}
 	switch {
 	case err != nil:
-		x.logger().Warn("routine tool call failed", "routine", r.ID(), "node", n.ID, "tool", name, "error", err)
+		x.logger().Warn("routine tool call failed", "routine_id", r.ID(), "node_id", n.ID, "tool", name, "error", err)
 		record.Error = err.Error()
 		text := callResult{Error: callErrorToolFailed, Message: "the tool call failed: " + err.Error()}.text()
 		return callOutcome{text: text, record: record}
 	case res.IsError:
-		x.logger().Warn("routine tool reported an error", "routine", r.ID(), "node", n.ID, "tool", name)
+		x.logger().Warn("routine tool reported an error", "routine_id", r.ID(), "node_id", n.ID, "tool", name)
 		content := valueJSON(res.Content)
 		record.Error = "the tool reported an error"
 		record.Result = content
@@ -168,7 +168,7 @@ func (x *Executor) callTool(ctx context.Context, r *Routine, n *manifest.Node, t
 // it to the log and the observer.
 func (x *Executor) rejectCall(r *Routine, n *manifest.Node, name, args string, res callResult) callOutcome {
 	x.Telemetry.Metrics().ToolCall(name, telemetry.ToolInvalidArgs)
-	x.logger().Warn("routine tool call rejected", "routine", r.ID(), "node", n.ID, "tool", name,
+	x.logger().Warn("routine tool call rejected", "routine_id", r.ID(), "node_id", n.ID, "tool", name,
 		"error", res.Error, "message", res.Message, "problems", formatViolations(res.Details))
 	text := res.text()
 	if x.Observer != nil {

@@ -153,7 +153,7 @@ func (s *Server) connection(ctx context.Context) (*conn, error) {
 	if err := s.install(c, listing.tools); err != nil {
 		return nil, err
 	}
-	s.log.Info("mcp server connected", "tools", len(listing.tools), "took", sinceStart(start))
+	s.log.Info("mcp server connected", "tools", len(listing.tools), "took", sinceStart(start).String())
 	for _, name := range listing.skipped {
 		s.log.Warn("mcp tool left out: its name has characters that tool names do not allow, or it is listed twice", "tool", name)
 	}
