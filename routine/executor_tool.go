@@ -99,6 +99,9 @@ func (x *Executor) toolNode(ctx context.Context, r *Routine, n *manifest.Node, s
 	var records []callRecord
 	succeeded := 0
 	var emitFailure *callResult
+	// toolFailure describes the newest failed call of a registered tool,
+	// so a node that ends without a success reports it.
+	toolFailure := ""
 	done := false
 	for range x.maxIterations() {
 		resp, err := x.Chat.GenerateContent(ctx, msgs, llms.WithTools(nt.offered))
@@ -110,6 +113,11 @@ func (x *Executor) toolNode(ctx context.Context, r *Routine, n *manifest.Node, s
 			if !mustEmit && succeeded > 0 {
 				done = true
 				break
+			}
+			if !mustEmit && toolFailure != "" {
+				// The model stopped calling after a failure: the node
+				// cannot do its work, and the failure says why.
+				return failf(CodeToolError, "%s: %s", label, toolFailure)
 			}
 			if t := strings.TrimSpace(reply.Text); t != "" {
 				msgs = append(msgs, llms.TextParts(llms.ChatMessageTypeAI, t))
@@ -130,6 +138,8 @@ func (x *Executor) toolNode(ctx context.Context, r *Routine, n *manifest.Node, s
 			records = append(records, o.record)
 			if o.ok {
 				succeeded++
+			} else if o.emitFailure == nil && o.record.Error != "" {
+				toolFailure = fmt.Sprintf("tool %s failed: %s", o.record.Tool, o.record.Error)
 			}
 			if o.emitFailure != nil {
 				emitFailure = o.emitFailure
@@ -144,6 +154,9 @@ func (x *Executor) toolNode(ctx context.Context, r *Routine, n *manifest.Node, s
 		}
 	}
 	if !done {
+		if emitFailure == nil && succeeded == 0 && toolFailure != "" {
+			return failf(CodeToolError, "%s: no call succeeded within %d model calls; the last: %s", label, x.maxIterations(), toolFailure)
+		}
 		return exhausted(label, x.maxIterations(), emitFailure)
 	}
 	out, err := json.Marshal(records)
