@@ -125,7 +125,7 @@ func Parse(data []byte, opts ...Option) (*Manifest, error) {
 	rt.LogLevel = logLevels[strings.ToLower(rt.LogLevel)]
 	m.ApplyDefaults()
 	m.Dir = dir
-	m.Warnings = warnings(t)
+	m.Warnings = append(warnings(t), routineWarnings(m, t)...)
 	return m, nil
 }
 
