@@ -52,16 +52,7 @@ func (c *checker) database() {
 
 	switch driver {
 	case DatabasePostgres:
-		hostSet := false
-		for _, key := range pgvectorHostKeys {
-			hostSet = hostSet || has(key)
-		}
-		switch {
-		case has("url") && hostSet:
-			c.report(ptr+"/url", "set either url or the host fields (%s), not both", strings.Join(pgvectorHostKeys, ", "))
-		case !has("url") && !has("host"):
-			c.report(ptr, "database driver postgres needs url, such as postgres://user:password@host:5432/dbname, or host and the other connection fields; for an embedded file set driver: sqlite and path")
-		}
+		c.postgresConnection(ptr, has, "database driver postgres (the default; for an embedded file set driver: sqlite and path) needs url")
 		if raw, ok := block["url"].(string); ok && strings.TrimSpace(raw) != "" {
 			c.databaseURL(ptr+"/url", raw)
 		}

@@ -96,16 +96,7 @@ func (c *checker) search() {
 // pgvectorSearch checks the connection and table keys of a pgvector
 // search block.
 func (c *checker) pgvectorSearch(ptr string, block map[string]any, has func(string) bool) {
-	hostSet := false
-	for _, key := range pgvectorHostKeys {
-		hostSet = hostSet || has(key)
-	}
-	switch {
-	case has("url") && hostSet:
-		c.report(ptr+"/url", "set either url or the host fields (%s), not both", strings.Join(pgvectorHostKeys, ", "))
-	case !has("url") && !has("host"):
-		c.report(ptr, "search type pgvector needs url, such as postgres://user:password@host:5432/dbname, or host and the other connection fields")
-	}
+	c.postgresConnection(ptr, has, "search type pgvector needs url")
 	if s, ok := block["url"].(string); ok && strings.TrimSpace(s) == "" {
 		c.report(ptr+"/url", "must not be empty or only whitespace")
 	}
@@ -121,6 +112,22 @@ func (c *checker) pgvectorSearch(ptr string, block map[string]any, has func(stri
 	}
 	if s, ok := block["content_key"].(string); ok && strings.TrimSpace(s) == "" {
 		c.report(ptr+"/content_key", "must not be empty or only whitespace; remove it for the default %q", DefaultSearchContentKey)
+	}
+}
+
+// postgresConnection checks that a block connecting to PostgreSQL sets
+// url or host, and not both url and a host field. missing starts the
+// message for a block that sets neither.
+func (c *checker) postgresConnection(ptr string, has func(string) bool, missing string) {
+	hostSet := false
+	for _, key := range pgvectorHostKeys {
+		hostSet = hostSet || has(key)
+	}
+	switch {
+	case has("url") && hostSet:
+		c.report(ptr+"/url", "set either url or the host fields (%s), not both", strings.Join(pgvectorHostKeys, ", "))
+	case !has("url") && !has("host"):
+		c.report(ptr, "%s, such as postgres://user:password@host:5432/dbname, or host and the other connection fields", missing)
 	}
 }
 
