@@ -152,8 +152,9 @@ func (x *Executor) callTool(ctx context.Context, r *Routine, n *manifest.Node, t
 		text := callResult{Error: callErrorToolFailed, Message: "the tool call failed: " + err.Error()}.text()
 		return callOutcome{text: text, record: record}
 	case res.IsError:
-		x.logger().Warn("routine tool reported an error", "routine_id", r.ID(), "node_id", n.ID, "tool", name)
 		content := valueJSON(res.Content)
+		x.logger().Warn("routine tool reported an error", "routine_id", r.ID(), "node_id", n.ID, "tool", name,
+			"result", logExcerpt(content))
 		record.Error = "the tool reported an error"
 		record.Result = content
 		text := callResult{Error: callErrorToolReported, Message: "the tool reported an error", Content: content}.text()
@@ -225,4 +226,16 @@ func valueJSON(raw json.RawMessage) json.RawMessage {
 	}
 	s, _ := json.Marshal(string(raw))
 	return s
+}
+
+// maxLogExcerpt is the most bytes of a tool result a log line carries.
+const maxLogExcerpt = 300
+
+// logExcerpt returns the start of a tool result for a log line, cut at
+// maxLogExcerpt bytes.
+func logExcerpt(content json.RawMessage) string {
+	if len(content) <= maxLogExcerpt {
+		return string(content)
+	}
+	return strings.ToValidUTF8(string(content[:maxLogExcerpt]), "") + "..."
 }
