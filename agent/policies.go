@@ -174,7 +174,7 @@ func (e *Engine) matchBatch(ctx context.Context, log *slog.Logger, batch []manif
 	}
 	ctx, span := e.tel.StartPolicyMatch(ctx, ids)
 	defer span.End()
-	matched, err := e.judge(ctx, "policy match", conds, transcript)
+	matched, err := e.judge(ctx, "policy match", conds, "", transcript)
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		if ctx.Err() == nil {
@@ -216,10 +216,12 @@ type condition struct {
 }
 
 // judge runs one evaluation call, and one repair call when the reply is
-// invalid, for conds. It returns the ids of the conditions that hold,
-// with the lane's reasons. Its errors start with what, such as "policy
-// match", and name the problems of the last reply.
-func (e *Engine) judge(ctx context.Context, what string, conds []condition, transcript string) (map[string]string, error) {
+// invalid, for conds. The conditions are judged on transcript alone.
+// Earlier, when not "", is the conversation before transcript, sent as
+// context that the lane is told not to count. It returns the ids of the
+// conditions that hold, with the lane's reasons. Its errors start with
+// what, such as "policy match", and name the problems of the last reply.
+func (e *Engine) judge(ctx context.Context, what string, conds []condition, earlier, transcript string) (map[string]string, error) {
 	ids := make([]string, len(conds))
 	for i, c := range conds {
 		ids[i] = c.id
@@ -234,10 +236,11 @@ func (e *Engine) judge(ctx context.Context, what string, conds []condition, tran
 	}
 	msgs := []llms.MessageContent{
 		llms.TextParts(llms.ChatMessageTypeSystem, "You decide which conditions hold for a conversation between a customer and an agent. "+
-			"Judge each condition by the whole conversation so far, above all the customer's latest messages. "+
+			"Judge each condition only by the part headed \"Conversation:\", above all the customer's latest messages. "+
+				"A part headed \"Earlier conversation\" is context only: a condition that only the earlier part meets does not hold. "+
 			"Answer with one JSON object that validates against this JSON Schema, and nothing else: no prose, no code fence.\n"+
 			"JSON Schema:\n"+schemaText),
-		llms.TextParts(llms.ChatMessageTypeHuman, matchRequest(conds, transcript)),
+		llms.TextParts(llms.ChatMessageTypeHuman, matchRequest(conds, earlier, transcript)),
 	}
 	var problems string
 	for range matchAttempts {
@@ -260,12 +263,18 @@ func (e *Engine) judge(ctx context.Context, what string, conds []condition, tran
 	return nil, fmt.Errorf("%s reply invalid after a repair: %s", what, problems)
 }
 
-// matchRequest lists conds and the conversation for the evaluation lane.
-func matchRequest(conds []condition, transcript string) string {
+// matchRequest lists conds, the earlier conversation when there is one,
+// and the conversation to judge, for the evaluation lane.
+func matchRequest(conds []condition, earlier, transcript string) string {
 	var b strings.Builder
 	b.WriteString("Conditions:\n")
 	for _, c := range conds {
 		fmt.Fprintf(&b, "- id: %s\n  condition: %s\n", c.id, strings.TrimSpace(c.text))
+	}
+	if earlier != "" {
+		b.WriteString("\nEarlier conversation (context only, do not judge the conditions on it):\n")
+		b.WriteString(earlier)
+		b.WriteString("\n")
 	}
 	b.WriteString("\nConversation:\n")
 	b.WriteString(transcript)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -200,6 +201,59 @@ func customerMessagesAfter(history []store.Event, offset int64, budget int) stri
 	return renderTranscript(msgs, budget)
 }
 
+// isReply reports whether ev is a reply to the customer: an agent
+// message or a message of a human agent.
+func isReply(ev store.Event) bool {
+	switch ev.Kind {
+	case KindAgentMessage:
+		return true
+	case KindUserMessage:
+		p, err := DecodePayload(ev)
+		return err == nil && p.Source == SourceHumanAgent
+	}
+	return false
+}
+
+// turnStart returns the offset of the newest reply in history that
+// comes before offset before and that turn turnID did not write, or -1
+// when there is none. The customer messages after that reply are the
+// ones that started turn turnID.
+func turnStart(history []store.Event, before int64, turnID string) int64 {
+	start := int64(-1)
+	for _, ev := range history {
+		if ev.Offset >= before {
+			break
+		}
+		if ev.TurnID != turnID && isReply(ev) {
+			start = ev.Offset
+		}
+	}
+	return start
+}
+
+// activation returns the newest entered event of routineID in history
+// that started a run of the routine: no event of the routine came
+// before it, or the routine had ended before it. ok is false when
+// history holds no such event.
+func activation(history []store.Event, routineID string) (ev store.Event, ok bool) {
+	running := false
+	for _, e := range history {
+		if e.Kind != KindRoutine {
+			continue
+		}
+		p, err := DecodePayload(e)
+		if err != nil {
+			continue
+		}
+		entered := p.State == RoutineEntered && p.RoutineID == routineID
+		if entered && !running {
+			ev, ok = e, true
+		}
+		running = entered
+	}
+	return ev, ok
+}
+
 // routineWalk selects and advances the active routine during one turn's
 // preparation. The routine events it produces are written with the
 // turn's final events through CompleteTurn, whether or not the turn
@@ -222,14 +276,24 @@ type routineWalk struct {
 	// done holds the routines that completed or exited in this turn, so
 	// the turn does not enter them again.
 	done map[string]bool
-	// activated reports that this turn activated a routine.
-	activated bool
+	// activated reports that this turn activated a routine, and
+	// activatedID names it.
+	activated   bool
+	activatedID string
 	// entered holds the nodes entered in this turn, as "routine/node".
 	entered map[string]bool
 	// ended holds the offset of the newest completed or exited event of
 	// each routine in history.
 	ended   map[string]int64
 	history []store.Event
+	// current is the offset after which the customer messages of this
+	// turn start, or -1 when history has no earlier reply.
+	current int64
+	// path holds the nodes entered in this turn, in order.
+	path []string
+	// base is the number of conversation messages when the walk began,
+	// so the messages that this turn adds follow it.
+	base int
 }
 
 // newRoutineWalk returns the walk of a turn whose history is history, or
@@ -247,6 +311,8 @@ func (e *Engine) newRoutineWalk(sid, turnID string, history []store.Event) *rout
 		entered: map[string]bool{},
 		ended:   endedRoutines(history),
 		history: history,
+		current: turnStart(history, math.MaxInt64, turnID),
+		base:    -1,
 	}
 	w.outputs = outputs
 	if pos.routine != nil {
@@ -262,6 +328,9 @@ func (e *Engine) newRoutineWalk(sid, turnID string, history []store.Event) *rout
 func (w *routineWalk) prepare(ctx context.Context, p *prompt, matched []matchedPolicy) (int, []matchedPolicy, error) {
 	rounds := w.e.cfg.Manifest.AgentConfig.Runtime.MaxEngineIterations
 	used := 0
+	if w.base < 0 {
+		w.base = len(p.turns)
+	}
 	for used < rounds {
 		more, ranTools, err := w.step(ctx, p, matched)
 		if err != nil {
@@ -302,6 +371,7 @@ func (w *routineWalk) step(ctx context.Context, p *prompt, matched []matchedPoli
 			return false, false, nil
 		}
 		w.activated = true
+		w.activatedID = r.ID()
 		w.enter(r, r.Definition().Entry)
 		return true, false, nil
 	}
@@ -384,7 +454,7 @@ func (w *routineWalk) activate(ctx context.Context, p *prompt) *routine.Routine 
 	}
 	found := make([]map[string]string, len(jobs))
 	forEachBounded(len(jobs), func(i int) {
-		found[i] = w.judge(ctx, "routine match", jobs[i].conds, jobs[i].transcript)
+		found[i] = w.judge(ctx, "routine match", jobs[i].conds, "", jobs[i].transcript)
 	})
 
 	var matched []string
@@ -407,12 +477,12 @@ func (w *routineWalk) activate(ctx context.Context, p *prompt) *routine.Routine 
 }
 
 // judge runs [Engine.judge] and logs a failure, which counts as no match.
-func (w *routineWalk) judge(ctx context.Context, what string, conds []condition, transcript string) map[string]string {
+func (w *routineWalk) judge(ctx context.Context, what string, conds []condition, earlier, transcript string) map[string]string {
 	ids := make([]string, len(conds))
 	for i, c := range conds {
 		ids[i] = c.id
 	}
-	matched, err := w.e.judge(ctx, what, conds, transcript)
+	matched, err := w.e.judge(ctx, what, conds, earlier, transcript)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Warn(err.Error()+"; counting the conditions as not holding", "condition_ids", ids)
@@ -441,7 +511,10 @@ func conditionText(conds []string) string {
 // was entered in an earlier turn. When nothing holds, a node entered in
 // an earlier turn is left with the routine (exited) if the routine's
 // conditions no longer hold either: the customer changed the subject.
-// It reports whether the walk moved.
+// The conditions are judged only on the conversation since the
+// routine's latest activation (see [routineWalk.runTranscript]), so a
+// routine that starts again does not reuse the answers of its earlier
+// run. It reports whether the walk moved.
 func (w *routineWalk) advance(ctx context.Context, p *prompt, r *routine.Routine, n *manifest.Node) bool {
 	earlier := !w.pos.enteredThisTurn
 	conds, targets, fallback := transitionConditions(n)
@@ -459,7 +532,7 @@ func (w *routineWalk) advance(ctx context.Context, p *prompt, r *routine.Routine
 	if checkExit {
 		conds = append(conds, condition{id: routineApplies, text: "The customer still pursues this: " + conditionText(def.Conditions)})
 	}
-	holds := w.judge(ctx, "routine transition", conds, renderTranscript(p.turns, w.set.evalBudget))
+	holds := w.judge(ctx, "routine transition", conds, "", w.runTranscript(p, r))
 	if holds == nil && checkExit {
 		// A failed judgement keeps the routine where it is.
 		return false
@@ -478,6 +551,30 @@ func (w *routineWalk) advance(ctx context.Context, p *prompt, r *routine.Routine
 	}
 	w.log.Debug("no transition holds; staying at the node", "routine_id", r.ID(), "node_id", n.ID)
 	return false
+}
+
+// runTranscript renders the conversation since the latest activation of
+// r: the customer messages that activated it, and every message after
+// them, including those that this turn added to p.
+func (w *routineWalk) runTranscript(p *prompt, r *routine.Routine) string {
+	start := w.current
+	if w.activatedID != r.ID() {
+		start = -1
+		if ev, ok := activation(w.history, r.ID()); ok {
+			start = turnStart(w.history, ev.Offset, ev.TurnID)
+		}
+	}
+	var run []store.Event
+	for _, ev := range w.history {
+		if ev.Offset > start {
+			run = append(run, ev)
+		}
+	}
+	msgs := conversation(run)
+	if w.base >= 0 && w.base <= len(p.turns) {
+		msgs = append(msgs, p.turns[w.base:]...)
+	}
+	return renderTranscript(msgs, w.set.evalBudget)
 }
 
 // move enters node to of r from node from, unless this turn entered to

@@ -596,3 +596,46 @@ func TestRoutineEventsKeptOnHandoff(t *testing.T) {
 		t.Errorf("routine events = %q, want %q", got, want)
 	}
 }
+
+func TestRoutineRestartJudgesNewRunOnly(t *testing.T) {
+	ctx := `    routines:
+      - id: flow
+        conditions: [The customer asks for the flow]
+        entry: ask
+        nodes:
+          - id: ask
+            chat_state: Ask for the go-ahead.
+            transitions:
+              - to: work
+                condition: The customer gives the go-ahead
+          - id: work
+            chat_state: Confirm the work.
+`
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "(?s)id: flow.*\\nConversation:\\n.*Customer: [^\\n]*FLOW"}
+  reply: {json: {matches: [{id: flow, applies: true}]}}
+- when: {lane: evaluation, user_matches: "(?s)id: to_work.*Customer: [^\\n]*GO"}
+  reply: {json: {matches: [{id: to_work, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: []}}
+`)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, _ := policyEngine(t, "", ctx, chat, eval, (&quoteTool{}).registry(t))
+
+	sid, _ := converse(t, e, st, "FLOW please")
+	evs := say(t, e, st, sid, "GO", 2)
+	first := "flow/ask/entered flow/work/entered flow/work/completed"
+	if got := strings.Join(routineEvents(t, evs), " "); got != first {
+		t.Fatalf("routine events after turn 2 = %q, want %q", got, first)
+	}
+	evs = say(t, e, st, sid, "FLOW again please", 3)
+	want := first + " flow/ask/entered"
+	if got := strings.Join(routineEvents(t, evs), " "); got != want {
+		t.Errorf("routine events after turn 3 = %q, want %q: the go-ahead of the first run must not count", got, want)
+	}
+	evs = say(t, e, st, sid, "GO", 4)
+	want += " flow/work/entered flow/work/completed"
+	if got := strings.Join(routineEvents(t, evs), " "); got != want {
+		t.Errorf("routine events after turn 4 = %q, want %q: a new go-ahead moves the new run", got, want)
+	}
+}

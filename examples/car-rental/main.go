@@ -55,16 +55,16 @@ var messages = []string{
 }
 
 func main() {
-	if _, _, err := run(context.Background(), os.Stdout); err != nil {
+	if _, _, err := run(context.Background(), os.Stdout, messages); err != nil {
 		fmt.Fprintln(os.Stderr, "car-rental:", err)
 		os.Exit(1)
 	}
 }
 
-// run starts the server, has the conversation and prints it to out. It
-// returns the session's events up to the last turn's end and the
-// bookings made.
-func run(ctx context.Context, out io.Writer) ([]wire.Event, []booking, error) {
+// run starts the server, sends msgs as the customer's messages, one per
+// turn, and prints the conversation to out. It returns the session's
+// events up to the last turn's end and the bookings made.
+func run(ctx context.Context, out io.Writer, msgs []string) ([]wire.Event, []booking, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -107,14 +107,14 @@ func run(ctx context.Context, out io.Writer) ([]wire.Event, []booking, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	events, err := converse(ctx, c, sess.ID, out)
+	events, err := converse(ctx, c, sess.ID, msgs, out)
 	return events, system.all(), err
 }
 
 // converse posts each customer message once the previous turn ended
 // (and the first once the greeting arrived), prints the events, and
 // returns them after the last turn's status ready.
-func converse(ctx context.Context, c *client.Client, sessionID string, out io.Writer) ([]wire.Event, error) {
+func converse(ctx context.Context, c *client.Client, sessionID string, msgs []string, out io.Writer) ([]wire.Event, error) {
 	var events []wire.Event
 	next := 0
 	for ev, err := range c.Events(ctx, sessionID, 0, client.PollOptions{Wait: 30 * time.Second}) {
@@ -128,11 +128,11 @@ func converse(ctx context.Context, c *client.Client, sessionID string, out io.Wr
 		if !greeting && !ready {
 			continue
 		}
-		if next == len(messages) {
+		if next == len(msgs) {
 			return events, nil
 		}
 		fmt.Fprintln(out)
-		if _, err := c.PostMessage(ctx, sessionID, messages[next]); err != nil {
+		if _, err := c.PostMessage(ctx, sessionID, msgs[next]); err != nil {
 			return events, err
 		}
 		next++

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func TestCarRentalBooks(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	events, bookings, err := run(ctx, &out)
+	events, bookings, err := run(ctx, &out, messages)
 	if err != nil {
 		t.Fatalf("run: %v\noutput:\n%s", err, out.String())
 	}
@@ -59,5 +60,50 @@ func TestCarRentalBooks(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// A second request to rent starts the booking routine again, and its
+// transitions are judged on the new request alone: the city, the days
+// and the "yes" of the first booking do not carry it to cars:book.
+func TestCarRentalSecondBookingAsksAgain(t *testing.T) {
+	for _, k := range []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"} {
+		t.Setenv(k, "")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	msgs := append(slices.Clone(messages), "I would like to rent another car.")
+	events, bookings, err := run(ctx, &out, msgs)
+	if err != nil {
+		t.Fatalf("run: %v\noutput:\n%s", err, out.String())
+	}
+
+	if len(bookings) != 1 {
+		t.Errorf("bookings = %+v, want only the first", bookings)
+	}
+	// The events of the fifth turn follow the fifth customer message.
+	turns := 0
+	var routine, tools []string
+	for _, ev := range events {
+		if ev.Kind == wire.KindUserMessage {
+			turns++
+			continue
+		}
+		if turns < len(msgs) {
+			continue
+		}
+		switch ev.Kind {
+		case wire.KindRoutine:
+			routine = append(routine, ev.NodeID+"/"+ev.State)
+		case wire.KindToolCall:
+			tools = append(tools, ev.Tool)
+		}
+	}
+	if got, want := strings.Join(routine, " "), "ask_city/entered"; got != want {
+		t.Errorf("routine events of the fifth turn = %q, want %q", got, want)
+	}
+	if len(tools) != 0 {
+		t.Errorf("tool calls of the fifth turn = %q, want none", tools)
 	}
 }
