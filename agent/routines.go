@@ -201,6 +201,22 @@ func customerMessagesAfter(history []store.Event, offset int64, budget int) stri
 	return renderTranscript(msgs, budget)
 }
 
+// conversationUntil renders the conversation of history up to and
+// including offset within budget bytes, or "" when budget is not
+// positive or nothing is there.
+func conversationUntil(history []store.Event, offset int64, budget int) string {
+	if budget <= 0 {
+		return ""
+	}
+	var earlier []store.Event
+	for _, ev := range history {
+		if ev.Offset <= offset {
+			earlier = append(earlier, ev)
+		}
+	}
+	return renderTranscript(conversation(earlier), budget)
+}
+
 // isReply reports whether ev is a reply to the customer: an agent
 // message or a message of a human agent.
 func isReply(ev store.Event) bool {
@@ -405,48 +421,44 @@ func (w *routineWalk) blockingPolicy(matched []matchedPolicy) string {
 // this turn and returns the routine to enter, or nil. When several
 // match, the first in manifest order wins.
 //
-// A routine that completed or exited in an earlier turn is judged only
-// on the customer messages that came after its end, so the
-// conversation that ran it does not start it again. With no such
-// message it is not judged.
+// The conditions are judged on the customer messages of this turn, the
+// ones no answer follows yet, so a message that an earlier turn answered
+// starts nothing later, even one that matched a routine which lost to
+// another. A routine that completed or exited is judged only on the
+// customer messages after its end. The conversation before the judged
+// messages goes along as context that the evaluation lane must not
+// count. With no message to judge, a routine is not judged.
 func (w *routineWalk) activate(ctx context.Context, p *prompt) *routine.Routine {
 	type judgement struct {
-		conds      []condition
-		transcript string
+		conds               []condition
+		earlier, transcript string
 	}
-	var fresh []condition
 	since := map[int64][]condition{}
-	var ends []int64
+	var starts []int64
 	for _, r := range w.set.list {
 		def := r.Definition()
 		if w.done[def.ID] || len(def.Conditions) == 0 {
 			continue
 		}
 		c := condition{id: def.ID, text: conditionText(def.Conditions)}
-		end, ended := w.ended[def.ID]
-		if !ended {
-			fresh = append(fresh, c)
-			continue
+		start := w.current
+		if end, ended := w.ended[def.ID]; ended && end > start {
+			start = end
 		}
-		if _, ok := since[end]; !ok {
-			ends = append(ends, end)
+		if _, ok := since[start]; !ok {
+			starts = append(starts, start)
 		}
-		since[end] = append(since[end], c)
+		since[start] = append(since[start], c)
 	}
 	var jobs []judgement
-	if len(fresh) > 0 {
-		transcript := renderTranscript(p.turns, w.set.evalBudget)
-		for batch := range slices.Chunk(fresh, w.set.batchSize) {
-			jobs = append(jobs, judgement{batch, transcript})
-		}
-	}
-	for _, end := range ends {
-		transcript := customerMessagesAfter(w.history, end, w.set.evalBudget)
+	for _, start := range starts {
+		transcript := customerMessagesAfter(w.history, start, w.set.evalBudget)
 		if transcript == "" {
 			continue
 		}
-		for batch := range slices.Chunk(since[end], w.set.batchSize) {
-			jobs = append(jobs, judgement{batch, transcript})
+		earlier := conversationUntil(w.history, start, w.set.evalBudget-len(transcript))
+		for batch := range slices.Chunk(since[start], w.set.batchSize) {
+			jobs = append(jobs, judgement{batch, earlier, transcript})
 		}
 	}
 	if len(jobs) == 0 {
@@ -454,7 +466,7 @@ func (w *routineWalk) activate(ctx context.Context, p *prompt) *routine.Routine 
 	}
 	found := make([]map[string]string, len(jobs))
 	forEachBounded(len(jobs), func(i int) {
-		found[i] = w.judge(ctx, "routine match", jobs[i].conds, "", jobs[i].transcript)
+		found[i] = w.judge(ctx, "routine match", jobs[i].conds, jobs[i].earlier, jobs[i].transcript)
 	})
 
 	var matched []string

@@ -515,7 +515,7 @@ func TestRoutineCompletedNotReentered(t *testing.T) {
             chat_state: Offer a car.
 `
 	eval := scriptedModel(t, "evaluation", `
-- when: {lane: evaluation, user_matches: "(?s)id: rent.*Customer: [^\\n]*rent"}
+- when: {lane: evaluation, user_matches: "(?s)id: rent.*\\nConversation:\\n.*Customer: [^\\n]*rent"}
   reply: {json: {matches: [{id: rent, applies: true}]}}
 - when: {lane: evaluation}
   reply: {json: {matches: []}}
@@ -637,5 +637,47 @@ func TestRoutineRestartJudgesNewRunOnly(t *testing.T) {
 	want += " flow/work/entered flow/work/completed"
 	if got := strings.Join(routineEvents(t, evs), " "); got != want {
 		t.Errorf("routine events after turn 4 = %q, want %q: a new go-ahead moves the new run", got, want)
+	}
+}
+
+func TestRoutineTieLoserNotStartedLater(t *testing.T) {
+	ctx := `    routines:
+      - id: twoA
+        conditions: [The customer says BOTH]
+        entry: a
+        nodes:
+          - id: a
+            chat_state: Answer as routine A.
+      - id: twoB
+        conditions: [The customer says BOTH]
+        entry: b
+        nodes:
+          - id: b
+            chat_state: Answer as routine B.
+`
+	eval := scriptedModel(t, "evaluation", `
+- when: {lane: evaluation, user_matches: "(?s)id: twoA.*id: twoB.*\\nConversation:\\n.*Customer: [^\\n]*BOTH"}
+  reply: {json: {matches: [{id: twoA, applies: true}, {id: twoB, applies: true}]}}
+- when: {lane: evaluation, user_matches: "(?s)id: twoB.*\\nConversation:\\n.*Customer: [^\\n]*BOTH"}
+  reply: {json: {matches: [{id: twoB, applies: true}]}}
+- when: {lane: evaluation}
+  reply: {json: {matches: []}}
+`)
+	chat := scriptedModel(t, "chat", bookingChat)
+	e, st, _ := policyEngine(t, "", ctx, chat, eval, (&quoteTool{}).registry(t))
+
+	sid, evs := converse(t, e, st, "BOTH")
+	first := "twoA/a/entered twoA/a/completed"
+	if got := strings.Join(routineEvents(t, evs), " "); got != first {
+		t.Fatalf("routine events after turn 1 = %q, want %q", got, first)
+	}
+	evs = say(t, e, st, sid, "ok thanks", 2)
+	if got := strings.Join(routineEvents(t, evs), " "); got != first {
+		t.Errorf("routine events after turn 2 = %q, want %q: a message that an earlier turn answered must start nothing", got, first)
+	}
+	evs = say(t, e, st, sid, "BOTH again", 3)
+	want := first + " twoA/a/entered twoA/a/completed"
+	if got := strings.Join(routineEvents(t, evs), " "); got != want {
+		t.Errorf("routine events after turn 3 = %q, want %q", got, want)
 	}
 }
