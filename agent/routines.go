@@ -590,16 +590,37 @@ func (w *routineWalk) runTranscript(p *prompt, r *routine.Routine) string {
 }
 
 // move enters node to of r from node from, unless this turn entered to
-// already: a cycle of transitions then ends the walk at from, so a turn
-// writes a bounded number of entered events.
+// already. A cycle of transitions then exits the routine with a reason
+// that names the cycle, so a turn writes a bounded number of entered
+// events and a cycle without an exit does not hold the session in the
+// routine on every later turn.
 func (w *routineWalk) move(r *routine.Routine, from *manifest.Node, to string) bool {
 	if w.entered[r.ID()+"/"+to] {
-		w.log.Warn("routine transition leads to a node already entered in this turn; staying at the current node",
-			"routine_id", r.ID(), "node_id", from.ID, "target_node_id", to)
-		return false
+		cycle := w.cycle(r, to)
+		w.log.Warn("routine transitions form a cycle within one turn; exiting the routine",
+			"routine_id", r.ID(), "node_id", from.ID, "target_node_id", to, "cycle", cycle)
+		w.exit("the transitions form a cycle " + cycle + " within one turn")
+		return true
 	}
 	w.enter(r, to)
 	return true
+}
+
+// cycle renders the nodes of r entered in this turn from node to onwards,
+// then to again, as "a -> b -> a".
+func (w *routineWalk) cycle(r *routine.Routine, to string) string {
+	var nodes []string
+	for _, key := range w.path {
+		routineID, node, _ := strings.Cut(key, "/")
+		if routineID != r.ID() {
+			continue
+		}
+		if node == to {
+			nodes = nodes[:0]
+		}
+		nodes = append(nodes, node)
+	}
+	return strings.Join(append(nodes, to), " -> ")
 }
 
 // toolStep runs the tools of tool node n unless each has a result since
@@ -745,6 +766,7 @@ func (w *routineWalk) enter(r *routine.Routine, node string) {
 	w.pending = append(w.pending, routineEvent(w.turnID, r.ID(), node, RoutineEntered))
 	w.pos = routinePosition{routine: r, node: node, enteredThisTurn: true, results: map[string]bool{}}
 	w.entered[r.ID()+"/"+node] = true
+	w.path = append(w.path, r.ID()+"/"+node)
 	w.reply, w.replyNode = r, node
 	w.log.Info("routine node entered", "routine_id", r.ID(), "node_id", node)
 	n := nodeOf(r, node)

@@ -337,7 +337,7 @@ func TestRoutineTransitionNeverHolds(t *testing.T) {
 	}
 }
 
-func TestRoutineRouteCycleStops(t *testing.T) {
+func TestRoutineRouteCycleExits(t *testing.T) {
 	ctx := `    routines:
       - id: spin
         conditions: [The customer wants to spin]
@@ -351,7 +351,7 @@ func TestRoutineRouteCycleStops(t *testing.T) {
               - to: a
 `
 	eval := scriptedModel(t, "evaluation", `
-- when: {lane: evaluation, user_matches: "id: spin"}
+- when: {lane: evaluation, user_matches: "(?s)id: spin.*\\nConversation:\\n.*Customer: [^\\n]*spin"}
   reply: {json: {matches: [{id: spin, applies: true}]}}
 - when: {lane: evaluation}
   reply: {json: {matches: []}}
@@ -359,13 +359,28 @@ func TestRoutineRouteCycleStops(t *testing.T) {
 	chat := scriptedModel(t, "chat", bookingChat)
 	e, st, logs := policyEngine(t, "    max_engine_iterations: 10\n", ctx, chat, eval, (&quoteTool{}).registry(t))
 
-	_, evs := converse(t, e, st, "spin please")
+	sid, evs := converse(t, e, st, "spin please")
 
-	if got, want := strings.Join(routineEvents(t, evs), " "), "spin/a/entered spin/b/entered"; got != want {
+	want := "spin/a/entered spin/b/entered spin/b/exited"
+	if got := strings.Join(routineEvents(t, evs), " "); got != want {
 		t.Errorf("routine events = %q, want %q", got, want)
 	}
-	if !strings.Contains(logs.String(), "routine transition leads to a node already entered in this turn") {
+	var reason string
+	for _, ev := range evs {
+		if p, err := DecodePayload(ev); err == nil && ev.Kind == KindRoutine && p.State == RoutineExited {
+			reason = p.Reason
+		}
+	}
+	if !strings.Contains(reason, "cycle a -> b -> a") {
+		t.Errorf("exit reason = %q, want one naming the cycle a -> b -> a", reason)
+	}
+	if !strings.Contains(logs.String(), "routine transitions form a cycle within one turn") {
 		t.Errorf("cycle not logged; logs:\n%s", logs)
+	}
+
+	evs = say(t, e, st, sid, "again?", 2)
+	if got := strings.Join(routineEvents(t, evs), " "); got != want {
+		t.Errorf("routine events after turn 2 = %q, want %q: the exited cycle must not run again", got, want)
 	}
 }
 

@@ -32,3 +32,37 @@ func TestRoutineWarnings(t *testing.T) {
 		t.Errorf("second warning = %q, want the unreachable node", w)
 	}
 }
+
+func TestRoutineWarningsRouteCycle(t *testing.T) {
+	routine := `      - id: spin
+        conditions: [The customer wants to spin]
+        entry: a
+        nodes:
+          - id: a
+            transitions:
+              - to: b
+          - id: b
+            transitions:
+              - to: c
+                condition: The customer is done
+              - to: a
+          - id: c
+            chat_state: Say goodbye.
+            transitions:
+              - to: d
+          - id: d
+            transitions:
+              - to: c
+`
+	m := parseOK(t, routinesYAML(routine))
+	if len(m.Warnings) != 1 {
+		t.Fatalf("Warnings = %q, want 1: the cycle c -> d -> c has a chat node", m.Warnings)
+	}
+	w := m.Warnings[0]
+	if !strings.Contains(w, `route nodes "a", "b" of routine "spin" form a cycle`) {
+		t.Errorf("warning = %q, want the route nodes a and b", w)
+	}
+	if !strings.Contains(w, "agent_config.context.routines[0]") {
+		t.Errorf("warning = %q, want the routine's path", w)
+	}
+}
