@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -44,6 +45,21 @@ func (c *checker) policies() map[string]string {
 	return ids
 }
 
+// policyIDPattern is the pattern of a policy id in the manifest schema.
+var policyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// validPolicyIDs returns the sorted keys of ids that are valid policy
+// ids, so a suggestion never names an id that is itself reported.
+func validPolicyIDs(ids map[string]string) []string {
+	var valid []string
+	for _, id := range sortedKeys(ids) {
+		if policyIDPattern.MatchString(id) {
+			valid = append(valid, id)
+		}
+	}
+	return valid
+}
+
 // policyToolRef checks one tool reference of a policy. Of the built-in
 // tools, a policy may offer only built-in:handoff.
 func (c *checker) policyToolRef(ptr, ref string) {
@@ -83,8 +99,10 @@ func (c *checker) relationships(ids map[string]string) {
 		if _, found := ids[id]; !found {
 			if len(ids) == 0 {
 				c.report(idPtr, "no policy with id %q: context.policies declares none", id)
+			} else if valid := validPolicyIDs(ids); len(valid) == 0 {
+				c.report(idPtr, "no policy with id %q: context.policies declares no valid id; fix the policy ids first", id)
 			} else {
-				c.report(idPtr, "no policy with id %q; use one of: %s", id, strings.Join(sortedKeys(ids), ", "))
+				c.report(idPtr, "no policy with id %q; use one of: %s", id, strings.Join(valid, ", "))
 			}
 			return "", false
 		}
