@@ -237,7 +237,7 @@ func (e *Engine) judge(ctx context.Context, what string, conds []condition, earl
 	msgs := []llms.MessageContent{
 		llms.TextParts(llms.ChatMessageTypeSystem, "You decide which conditions hold for a conversation between a customer and an agent. "+
 			"Judge each condition only by the part headed \"Conversation:\", above all the customer's latest messages. "+
-				"A part headed \"Earlier conversation\" is context only: a condition that only the earlier part meets does not hold. "+
+			"A part headed \"Earlier conversation\" is context only: a condition that only the earlier part meets does not hold. "+
 			"Answer with one JSON object that validates against this JSON Schema, and nothing else: no prose, no code fence.\n"+
 			"JSON Schema:\n"+schemaText),
 		llms.TextParts(llms.ChatMessageTypeHuman, matchRequest(conds, earlier, transcript)),

@@ -7,10 +7,10 @@ import (
 )
 
 // routineWarnings returns warnings about conversational routines that
-// load but cannot work as written: one without conditions never starts,
-// a node that no transition reaches from the entry never runs, and a
-// cycle made only of route nodes exits the routine once a turn comes
-// around it.
+// load but cannot work as written. A routine without conditions never
+// starts, and a node that no transition reaches from the entry never
+// runs. A cycle made only of route nodes exits the routine once a turn
+// comes around it.
 // Routines read from files are named by their index, with the file.
 func routineWarnings(m *Manifest, t *tree) []string {
 	var out []string
