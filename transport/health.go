@@ -2,8 +2,6 @@ package transport
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
@@ -78,12 +76,4 @@ func storeDownReason(err error) string {
 	default:
 		return "store error; the server log has the details"
 	}
-}
-
-// bearerAuthorized reports whether r carries the api key as a bearer
-// token, compared in constant time.
-func (s *Server) bearerAuthorized(r *http.Request) bool {
-	token, ok := bearerToken(r.Header.Get("Authorization"))
-	got := sha256.Sum256([]byte(token))
-	return ok && subtle.ConstantTimeCompare(got[:], s.keyHash[:]) == 1
 }

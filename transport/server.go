@@ -219,15 +219,21 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		token, ok := bearerToken(r.Header.Get("Authorization"))
-		got := sha256.Sum256([]byte(token))
-		if !ok || subtle.ConstantTimeCompare(got[:], s.keyHash[:]) != 1 {
+		if !s.bearerAuthorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="agentry"`)
 			s.writeError(w, r, errUnauthorized)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerAuthorized reports whether r carries the api key as a bearer
+// token, compared in constant time.
+func (s *Server) bearerAuthorized(r *http.Request) bool {
+	token, ok := bearerToken(r.Header.Get("Authorization"))
+	got := sha256.Sum256([]byte(token))
+	return ok && subtle.ConstantTimeCompare(got[:], s.keyHash[:]) == 1
 }
 
 // bearerToken returns the token of an "Authorization: Bearer <token>"
