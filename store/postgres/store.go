@@ -123,7 +123,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if cfg.poolConfig != nil {
 		cfg.poolConfig(poolConfig)
 	}
-	target := describeTarget(poolConfig.ConnConfig)
+	target := pgurl.Describe(poolConfig)
 
 	pool, err := pgxpool.NewWithConfig(ctx, poolConfig)
 	if err != nil {
@@ -160,12 +160,6 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 // openSentinels are the errors that an Open error with its password
 // masked keeps matching.
 var openSentinels = []error{store.ErrUnavailable, context.Canceled, context.DeadlineExceeded}
-
-// describeTarget names the server, database and user of c for error
-// messages; it never includes the password.
-func describeTarget(c *pgx.ConnConfig) string {
-	return fmt.Sprintf("%s:%d database %q user %q", c.Host, c.Port, c.Database, c.User)
-}
 
 // connectError wraps err with ErrUnavailable when it is a connection
 // failure, leaving authentication and missing-database errors as they are
