@@ -340,10 +340,10 @@ func (w *routineWalk) runTranscript(p *prompt, r *routine.Routine) string {
 }
 
 // move enters node to of r from node from, unless this turn entered to
-// already. A cycle of transitions then exits the routine with a reason
-// that names the cycle, so a turn writes a bounded number of entered
-// events and a cycle without an exit does not hold the session in the
-// routine on every later turn.
+// already. In that case the transitions form a cycle, and the routine
+// exits with a reason that names it. So a turn writes a bounded number of
+// entered events, and a cycle without an exit does not keep the session
+// in the routine on every later turn.
 func (w *routineWalk) move(r *routine.Routine, from *manifest.Node, to string) bool {
 	if w.entered[r.ID()+"/"+to] {
 		cycle := w.cycle(r, to)

@@ -110,7 +110,7 @@ func (e *Engine) runTurn(claim store.TurnClaim) {
 	}
 }
 
-// turnID returns the id of the turn that claim answers. A turn whose
+// turnID returns the id of the turn that replies to claim's messages. A turn whose
 // holder died or handed it back left status events without a ready after
 // the session's processed offset; the re-run keeps that turn's id, so the
 // turn still ends with exactly one ready. Otherwise, or when the log

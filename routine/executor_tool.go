@@ -116,7 +116,7 @@ func (x *Executor) toolNode(ctx context.Context, r *Routine, n *manifest.Node, s
 			}
 			if !mustEmit && toolFailure != "" {
 				// The model stopped calling after a failure: the node
-				// cannot do its work, and the failure says why.
+				// cannot do its work, and the failure states why.
 				return failf(CodeToolError, "%s: %s", label, toolFailure)
 			}
 			if t := strings.TrimSpace(reply.Text); t != "" {

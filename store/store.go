@@ -26,7 +26,7 @@ var (
 	// ErrUnavailable: the store cannot reach its database for now (the
 	// connection was refused, dropped or timed out). The call may have
 	// been applied or not; retrying it later is the caller's choice. The
-	// HTTP layer answers 503 with Retry-After.
+	// HTTP layer responds with 503 and Retry-After.
 	ErrUnavailable = errors.New("store: database unavailable")
 )
 

@@ -81,7 +81,7 @@ func claimAll(t *testing.T, op string, items int, claim func(worker int) (id str
 
 // claimLimit is how many claims a loop that claims until no work is left
 // makes at most when items pieces of work exist: enough to see a piece
-// handed out twice, few enough that a store that never says ok=false
+// handed out twice, few enough that a store that never returns ok=false
 // still lets the check fail.
 func claimLimit(items int) int { return 2*items + 2 }
 
